@@ -1,0 +1,6 @@
+/**
+ * leasehold: leased, fenced Redis locks for conductor services.
+ *
+ * @packageDocumentation
+ */
+export * from './lock/index.js';

@@ -1,0 +1,77 @@
+import type { HolderInfo } from './errors.js';
+
+/** What a backend is asked to do when a lease is acquired. */
+export interface AcquireRequest {
+  readonly resource: string;
+  /** Random per acquisition; proves ownership on extend and release. */
+  readonly token: string;
+  readonly owner: string;
+  /** Empty string when none was given. */
+  readonly purpose: string;
+  readonly ttlMs: number;
+}
+
+/** A backend's answer to an acquisition. */
+export type AcquireOutcome =
+  | {
+      readonly acquired: true;
+      /** The fence issued to this acquisition: greater than every fence issued before for this resource. */
+      readonly fence: number;
+      /** The server's clock when the lease was granted, epoch ms. */
+      readonly acquiredAt: number;
+      /** The holder whose lease expired without being released, when this acquisition took over an orphan. */
+      readonly previous: HolderInfo | null;
+    }
+  | {
+      readonly acquired: false;
+      /** The current holder, when the backend knows it. */
+      readonly holder: HolderInfo | null;
+      /** Milliseconds left on the holder's lease, when known. */
+      readonly ttlMs: number | null;
+    };
+
+/** One lease to renew in a batched heartbeat. */
+export interface ExtendItem {
+  readonly resource: string;
+  readonly token: string;
+  readonly ttlMs: number;
+}
+
+/** The state of one resource, as stored by the backend. */
+export interface ResourceState {
+  readonly resource: string;
+  /** The live holder, or `null` when nobody holds the resource. */
+  readonly holder: HolderInfo | null;
+  /** Milliseconds left on the live holder's lease, or `null` when not held. */
+  readonly ttlMs: number | null;
+  /** The last fence issued for the resource (0 when never acquired). */
+  readonly lastFence: number;
+  /** Set when the resource's last lease expired without being released: its holder and when it expired. */
+  readonly orphan: OrphanRecord | null;
+}
+
+/** A lease that expired without being released. */
+export interface OrphanRecord {
+  readonly resource: string;
+  /** The holder whose lease expired. */
+  readonly holder: HolderInfo;
+  /** When the lease expired, epoch ms of the server's clock. */
+  readonly expiredAt: number;
+}
+
+/**
+ * Storage of leases. A backend is a thin adapter over atomic operations; lease policy (heartbeats, deadlines,
+ * loss) lives in {@link LockManager}. Implementations: {@link RedisBackend}.
+ */
+export interface LockBackend {
+  /** Atomically takes the resource if it is free (or orphaned), issuing a new fence. */
+  acquire(request: AcquireRequest): Promise<AcquireOutcome>;
+  /** Renews many leases at once; resolves to one boolean per item, `false` where the token no longer matches. */
+  extend(items: readonly ExtendItem[]): Promise<boolean[]>;
+  /** Deletes the lease if `token` still holds it; `true` when it did. Never touches another holder's lease. */
+  release(resource: string, token: string): Promise<boolean>;
+  /** Reads the state of one resource. */
+  inspect(resource: string): Promise<ResourceState>;
+  /** Lists leases that expired without being released, at most `limit`. */
+  orphans(limit: number): Promise<OrphanRecord[]>;
+}

@@ -1,0 +1,29 @@
+export type { AcquireOutcome, AcquireRequest, ExtendItem, LockBackend, OrphanRecord, ResourceState } from './backend.js';
+export {
+  BackendError,
+  InvalidArgumentError,
+  InvalidHeartbeatError,
+  InvalidNameError,
+  InvalidOptionError,
+  InvalidTtlError,
+  LeaseholdError,
+  LeaseLostError,
+  LeaseReleasedError,
+  LockHeldError,
+  ManagerClosedError,
+  UnknownOptionError,
+  type HolderInfo,
+  type LeaseLostReason,
+} from './errors.js';
+export { Lease, type LeaseEvents, type LeaseState } from './lease.js';
+export {
+  LockManager,
+  type AcquireOptions,
+  type HeartbeatReport,
+  type LockInfo,
+  type LockManagerEvents,
+} from './lock-manager.js';
+export { LOCK_MANAGER_DEFAULTS, type LockManagerOptions, type ResolvedLockManagerOptions } from './options.js';
+export { KeySpace } from './redis/keys.js';
+export { REDIS_BACKEND_DEFAULTS, RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
+export type { RedisClient } from './redis/scripts.js';

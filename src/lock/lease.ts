@@ -1,0 +1,205 @@
+import { EventEmitter } from 'eventemitter3';
+import { monotonicNow } from './clock.js';
+import { emitGuarded } from './emit.js';
+import { LeaseReleasedError, type HolderInfo, type LeaseLostError } from './errors.js';
+
+/** Events of a {@link Lease}. */
+export interface LeaseEvents {
+  /** The lease was renewed (by a heartbeat or `extend()`); it is valid until `validUntil` (epoch ms, local clock). */
+  extended: (info: { readonly validUntil: number; readonly ttlMs: number }) => void;
+  /** The lease was lost: stop acting on the resource. Emitted at most once; `signal` is aborted with the same error. */
+  lost: (error: LeaseLostError) => void;
+  /** The lease was released by its holder. Emitted at most once. */
+  released: () => void;
+}
+
+/** Where a lease is in its life: held, then either released by its holder or lost. */
+export type LeaseState = 'held' | 'lost' | 'released';
+
+/** What a lease needs from the manager that issued it. */
+export interface LeaseControl {
+  release(lease: Lease): Promise<boolean>;
+  extend(lease: Lease, ttlMs: number): Promise<void>;
+  /** Reports an exception thrown by a user's event listener (never rethrown into timers). */
+  listenerFailed: (error: unknown) => void;
+}
+
+/** The fields a lease is created with. */
+export interface LeaseInit {
+  readonly resource: string;
+  readonly owner: string;
+  readonly purpose: string;
+  readonly token: string;
+  readonly fence: number;
+  readonly ttlMs: number;
+  readonly acquiredAt: number;
+  readonly previous: HolderInfo | null;
+  /** Monotonic time at which this lease stops being valid locally. */
+  readonly deadline: number;
+  /** Monotonic time just before the acquire request was sent. */
+  readonly sentAt: number;
+}
+
+interface Internals {
+  state: LeaseState;
+  ttlMs: number;
+  deadline: number;
+  renewedFrom: number;
+  lostWith: LeaseLostError | null;
+  releasing: Promise<boolean> | null;
+  readonly abort: AbortController;
+  readonly control: LeaseControl;
+}
+
+const internals = new WeakMap<Lease, Internals>();
+
+function get(lease: Lease): Internals {
+  const found = internals.get(lease);
+  if (!found) throw new TypeError('Not a lease issued by a LockManager.');
+  return found;
+}
+
+/**
+ * One acquisition of a resource: exclusive while it is held, kept alive by its manager's heartbeats.
+ *
+ * Act on the resource only while `signal` is not aborted, and pass `fence` with every write to a fenced store:
+ * a holder that was paused past its lease can then never overwrite newer work.
+ *
+ * @example
+ * ```ts
+ * await using lease = await locks.acquire('node-1', { owner: 'conductor-a' });
+ * await store.write(lease.fence, data);
+ * ```
+ */
+export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable {
+  /** The locked resource, e.g. a node id. */
+  readonly resource: string;
+  /** Who holds it, e.g. a conductor id. */
+  readonly owner: string;
+  /** What the holder said it is doing; empty when nothing was given. */
+  readonly purpose: string;
+  /** Random per acquisition; proves ownership on extend and release. */
+  readonly token: string;
+  /** Grows at every acquisition of this resource, across expiry, release, client restarts and Redis restarts. */
+  readonly fence: number;
+  /** When Redis granted the lease, epoch ms of the server's clock. */
+  readonly acquiredAt: number;
+  /** The holder whose lease expired unreleased, when this acquisition took over an orphan; otherwise `null`. */
+  readonly previous: HolderInfo | null;
+
+  /** @internal Leases are created by {@link LockManager.acquire}. */
+  constructor(init: LeaseInit, control: LeaseControl) {
+    super();
+    this.resource = init.resource;
+    this.owner = init.owner;
+    this.purpose = init.purpose;
+    this.token = init.token;
+    this.fence = init.fence;
+    this.acquiredAt = init.acquiredAt;
+    this.previous = init.previous;
+    internals.set(this, {
+      state: 'held',
+      ttlMs: init.ttlMs,
+      deadline: init.deadline,
+      renewedFrom: init.sentAt,
+      lostWith: null,
+      releasing: null,
+      abort: new AbortController(),
+      control,
+    });
+  }
+
+  /** `held` until the lease is released or lost. */
+  get state(): LeaseState {
+    return get(this).state;
+  }
+
+  /** The TTL heartbeats renew this lease to, in ms. */
+  get ttlMs(): number {
+    return get(this).ttlMs;
+  }
+
+  /** Milliseconds this lease stays valid locally if it is not renewed; 0 once released or lost. */
+  get remainingMs(): number {
+    const own = get(this);
+    return own.state === 'held' ? Math.max(0, own.deadline - monotonicNow()) : 0;
+  }
+
+  /**
+   * Epoch ms (local clock) at which this lease stops being valid unless renewed: the local time just before the
+   * last successful acquire/renew request was sent, plus the TTL, minus the clock-drift margin.
+   */
+  get validUntil(): number {
+    const own = get(this);
+    return Date.now() + (own.deadline - monotonicNow());
+  }
+
+  /** Aborted, with a {@link LeaseLostError} as its reason, when the lease is lost. Pass it to the work you do. */
+  get signal(): AbortSignal {
+    return get(this).abort.signal;
+  }
+
+  /**
+   * Releases the lease. Idempotent: later calls return the first call's result. Resolves `true` when this call
+   * deleted the lock in Redis, `false` when the lock was no longer this lease's (expired, or taken): another
+   * holder's lock is never touched. Rejects with a `BackendError` when Redis could not be reached; the lease is
+   * then no longer renewed and expires by its TTL.
+   */
+  release(): Promise<boolean> {
+    const own = get(this);
+    own.releasing ??= own.control.release(this);
+    return own.releasing;
+  }
+
+  /**
+   * Renews the lease now, to `ttlMs` (default: its current TTL), which heartbeats then keep. Rejects with the
+   * {@link LeaseLostError} when the lease was lost (or is found lost now), {@link LeaseReleasedError} when released.
+   */
+  async extend(ttlMs?: number): Promise<void> {
+    const own = get(this);
+    if (own.lostWith) throw own.lostWith;
+    if (own.state === 'released') throw new LeaseReleasedError(this.resource, this.fence);
+    await own.control.extend(this, ttlMs ?? own.ttlMs);
+  }
+
+  /** Releases the lease: `await using lease = await locks.acquire(...)`. Never throws. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release().catch(() => false);
+  }
+}
+
+/** @internal The manager's view of a lease's mutable state. */
+export const leaseState = {
+  deadline: (lease: Lease): number => get(lease).deadline,
+  renewedFrom: (lease: Lease): number => get(lease).renewedFrom,
+
+  /** Records a confirmed renewal sent at `sentAt`; ignored when a later-sent renewal already landed. */
+  renewed(lease: Lease, sentAt: number, ttlMs: number, deadline: number): void {
+    const own = get(lease);
+    if (own.state !== 'held' || sentAt < own.renewedFrom) return;
+    own.renewedFrom = sentAt;
+    own.ttlMs = ttlMs;
+    own.deadline = deadline;
+    emitGuarded(own.control.listenerFailed, () => lease.emit('extended', { validUntil: lease.validUntil, ttlMs }));
+  },
+
+  /** Marks the lease lost, once: aborts its signal and emits `lost`. Returns false when it was not held. */
+  lost(lease: Lease, error: LeaseLostError): boolean {
+    const own = get(lease);
+    if (own.state !== 'held') return false;
+    own.state = 'lost';
+    own.lostWith = error;
+    own.abort.abort(error);
+    emitGuarded(own.control.listenerFailed, () => lease.emit('lost', error));
+    return true;
+  },
+
+  /** Marks a held lease released, once. Returns false when it was not held (a lost lease stays lost). */
+  released(lease: Lease): boolean {
+    const own = get(lease);
+    if (own.state !== 'held') return false;
+    own.state = 'released';
+    emitGuarded(own.control.listenerFailed, () => lease.emit('released'));
+    return true;
+  },
+};

@@ -1,0 +1,363 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'eventemitter3';
+import type { AcquireOutcome, LockBackend, OrphanRecord, ResourceState } from './backend.js';
+import { monotonicNow } from './clock.js';
+import { emitGuarded } from './emit.js';
+import { BackendError, LeaseLostError, LockHeldError, ManagerClosedError, type LeaseLostReason } from './errors.js';
+import { Lease, leaseState, type LeaseControl } from './lease.js';
+import { checkHeartbeatFits, driftMs, resolveLockManagerOptions, type LockManagerOptions, type ResolvedLockManagerOptions } from './options.js';
+import { DeadlineTimer, Repeater } from './timers.js';
+import { checkDuration, checkInteger, checkName, checkOptions, checkSignal } from './validate.js';
+
+/** Options of one acquisition. */
+export interface AcquireOptions {
+  /** Who acquires: a conductor id, or `recovery:<id>`. At most 512 UTF-8 bytes. */
+  readonly owner: string;
+  /** What the holder is doing, shown to operators, e.g. `"deploy"`. At most 512 UTF-8 bytes. */
+  readonly purpose?: string;
+  /**
+   * How long to keep trying while another holder has the resource, in ms.
+   * @defaultValue `0` (one attempt)
+   */
+  readonly waitMs?: number;
+  /** Aborts the wait; the call then rejects with `signal.reason`. */
+  readonly signal?: AbortSignal;
+}
+
+/** Statistics of one heartbeat, emitted as the manager's `heartbeat` event. */
+export interface HeartbeatReport {
+  /** Leases the beat tried to renew. */
+  readonly leases: number;
+  /** Leases renewed. */
+  readonly renewed: number;
+  /** Leases found lost by this beat. */
+  readonly lost: number;
+  /** Wall time of the beat, in ms. */
+  readonly durationMs: number;
+}
+
+/** Events of a {@link LockManager}. */
+export interface LockManagerEvents {
+  /** A lease was acquired. */
+  acquired: (lease: Lease) => void;
+  /** A lease was released by its holder; `deleted` is false when its lock had already expired or been taken. */
+  released: (lease: Lease, deleted: boolean) => void;
+  /** A lease was lost (the same error the lease's `lost` event and signal carry). */
+  lost: (lease: Lease, error: LeaseLostError) => void;
+  /** A heartbeat completed. */
+  heartbeat: (report: HeartbeatReport) => void;
+  /**
+   * A background failure that did not lose a lease yet: a heartbeat that failed or timed out (the leases it
+   * could not renew are reported `lost` at their deadlines), or an exception thrown by an event listener.
+   */
+  error: (error: unknown) => void;
+}
+
+/** The state of a resource as {@link LockManager.inspect} reports it. */
+export type LockInfo = ResourceState;
+
+const ACQUIRE_KEYS = ['owner', 'purpose', 'waitMs', 'signal'] as const;
+
+/**
+ * Issues leases on resources and keeps them alive with batched heartbeats: one round trip per master per beat,
+ * whatever the number of leases. A lease that cannot be confirmed before its local validity deadline is
+ * reported lost, exactly once.
+ *
+ * @example
+ * ```ts
+ * const locks = new LockManager({ backend: new RedisBackend(redis, { prefix: 'svc' }), ttlMs: 30_000 });
+ * await locks.using('node-1', { owner: 'conductor-a', purpose: 'deploy' }, async (lease) => {
+ *   // work on node-1, fencing writes with lease.fence and stopping when lease.signal aborts
+ * });
+ * await locks.close();
+ * ```
+ */
+export class LockManager extends EventEmitter<LockManagerEvents> {
+  /** The resolved, frozen options. */
+  readonly options: ResolvedLockManagerOptions;
+  readonly #backend: LockBackend;
+  readonly #held = new Set<Lease>();
+  readonly #heartbeat: Repeater;
+  readonly #watch: DeadlineTimer;
+  readonly #control: LeaseControl;
+  #lastBeatError: unknown = undefined;
+  #closing: Promise<void> | null = null;
+
+  constructor(options: LockManagerOptions) {
+    super();
+    this.options = resolveLockManagerOptions(options);
+    this.#backend = this.options.backend;
+    this.#heartbeat = new Repeater(this.options.heartbeatMs, () => this.#beat(), (error) => this.#report(error));
+    this.#watch = new DeadlineTimer(monotonicNow, () => this.#expireDue());
+    this.#control = {
+      release: (lease) => this.#release(lease),
+      extend: (lease, ttlMs) => this.#extendOne(lease, ttlMs),
+      listenerFailed: (error) => this.#report(error),
+    };
+  }
+
+  /** How many leases this manager holds now. */
+  get size(): number {
+    return this.#held.size;
+  }
+
+  /**
+   * Acquires `resource`, waiting up to `waitMs` while someone else holds it. Resolves to a held {@link Lease};
+   * rejects with {@link LockHeldError} naming the holder when it stays held, with `signal.reason` when aborted.
+   */
+  async acquire(resource: string, options: AcquireOptions): Promise<Lease> {
+    const outcome = await this.#acquire(resource, options);
+    if (outcome instanceof Lease) return outcome;
+    throw new LockHeldError(resource, outcome.holder, outcome.ttlMs, outcome.waitedMs);
+  }
+
+  /** Like {@link acquire}, but resolves to `null` instead of rejecting when the resource stays held. */
+  async tryAcquire(resource: string, options: AcquireOptions): Promise<Lease | null> {
+    const outcome = await this.#acquire(resource, options);
+    return outcome instanceof Lease ? outcome : null;
+  }
+
+  /**
+   * Holds `resource` for the duration of `fn(lease)`, then releases it, also when `fn` throws. Resolves to what
+   * `fn` returns. `fn` should stop when `lease.signal` aborts.
+   */
+  async using<T>(resource: string, options: AcquireOptions, fn: (lease: Lease) => Promise<T> | T): Promise<T> {
+    if (typeof fn !== 'function') throw new TypeError('using() needs a function as its third argument.');
+    const lease = await this.acquire(resource, options);
+    try {
+      return await fn(lease);
+    } finally {
+      await lease.release().catch((error: unknown) => this.#report(error));
+    }
+  }
+
+  /** Reads who holds `resource`, its last fence, the time left, and whether its last lease was orphaned. */
+  async inspect(resource: string): Promise<LockInfo> {
+    checkName('resource', resource);
+    return this.#backend.inspect(resource);
+  }
+
+  /**
+   * Lists leases that expired without being released (their holder died, hung or lost Redis), oldest first,
+   * with their last holder. An orphan stays listed until the resource is acquired again.
+   */
+  async orphans(options?: { readonly limit?: number }): Promise<OrphanRecord[]> {
+    const given = checkOptions<{ limit: number }>('orphans options', options, ['limit']);
+    return this.#backend.orphans(checkInteger('orphans option limit', given.limit ?? 1000, 1, 100_000));
+  }
+
+  /** Stops heartbeats and releases every lease this manager holds. Safe to call twice; acquires nothing after. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#heartbeat.stop();
+      this.#watch.clear();
+      await Promise.allSettled([...this.#held].map((lease) => lease.release()));
+    })();
+    return this.#closing;
+  }
+
+  async #acquire(resource: string, options: AcquireOptions): Promise<Lease | (AcquireOutcome & { acquired: false; waitedMs: number })> {
+    checkName('resource', resource);
+    const given = checkOptions<AcquireOptions>('acquire options', options, ACQUIRE_KEYS);
+    const owner = checkName('acquire option owner', given.owner);
+    const purpose = given.purpose === undefined ? '' : checkName('acquire option purpose', given.purpose);
+    const waitMs = checkDuration('acquire option waitMs', given.waitMs ?? 0, 0);
+    const signal = checkSignal('acquire option signal', given.signal);
+
+    const started = monotonicNow();
+    for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
+      if (this.#closing) throw new ManagerClosedError();
+      const outcome = await this.#attempt(resource, owner, purpose, signal);
+      if (outcome instanceof Lease) return outcome;
+      const waitedMs = monotonicNow() - started;
+      if (waitedMs >= waitMs) return { ...outcome, waitedMs };
+      const jittered = this.options.retryDelayMs * (0.5 + Math.random());
+      await sleep(Math.min(jittered, waitMs - waitedMs), signal);
+    }
+  }
+
+  async #attempt(resource: string, owner: string, purpose: string, signal: AbortSignal | undefined): Promise<Lease | (AcquireOutcome & { acquired: false })> {
+    const { ttlMs, driftFactor } = this.options;
+    const token = randomBytes(12).toString('base64url');
+    const sentAt = monotonicNow();
+    let outcome: AcquireOutcome;
+    try {
+      outcome = await this.#backend.acquire({ resource, token, owner, purpose, ttlMs });
+    } catch (error) {
+      // The grant may have landed before the failure: take it back (only this token's lock can be deleted).
+      this.#backend.release(resource, token).catch(() => undefined);
+      throw error;
+    }
+    if (!outcome.acquired) return outcome;
+    const deadline = sentAt + ttlMs - driftMs(ttlMs, driftFactor);
+    if (this.#closing || signal?.aborted || monotonicNow() >= deadline) {
+      await this.#backend.release(resource, token).catch(() => false);
+      signal?.throwIfAborted();
+      if (this.#closing) throw new ManagerClosedError();
+      return { acquired: false, holder: null, ttlMs: null }; // the grant came back too late to be valid
+    }
+    const lease = new Lease(
+      { resource, owner, purpose, token, fence: outcome.fence, ttlMs, acquiredAt: outcome.acquiredAt, previous: outcome.previous, deadline, sentAt },
+      this.#control,
+    );
+    this.#held.add(lease);
+    this.#watch.arm(deadline);
+    this.#heartbeat.start();
+    this.#emit('acquired', lease);
+    return lease;
+  }
+
+  async #beat(): Promise<void> {
+    const started = monotonicNow();
+    const due: Lease[] = [];
+    let lost = 0;
+    for (const lease of this.#held) {
+      if (started >= leaseState.deadline(lease)) {
+        if (this.#lose(lease, 'deadline')) lost++;
+      } else {
+        due.push(lease);
+      }
+    }
+    if (due.length === 0) {
+      if (this.#held.size === 0) this.#heartbeat.stop();
+      return;
+    }
+    const renewed = await this.#renew(due, started, this.options.heartbeatMs);
+    if (renewed === null) return;
+    lost += due.filter((lease) => lease.state === 'lost').length;
+    this.#emit('heartbeat', { leases: due.length, renewed, lost, durationMs: monotonicNow() - started });
+  }
+
+  /**
+   * Sends one batched renewal for `leases`, sent at `sentAt`; applies what Redis confirmed, reports lost those it
+   * did not. Resolves to the count renewed, or `null` when Redis failed or did not answer within `timeoutMs`
+   * (the leases then keep their deadlines; the deadline timer reports them lost if no later beat succeeds).
+   */
+  async #renew(leases: readonly Lease[], sentAt: number, timeoutMs: number, ttlOverride?: number): Promise<number | null> {
+    const items = leases.map((lease) => ({ resource: lease.resource, token: lease.token, ttlMs: ttlOverride ?? lease.ttlMs }));
+    let results: boolean[];
+    try {
+      results = await withTimeout(this.#backend.extend(items), timeoutMs);
+      this.#lastBeatError = undefined;
+    } catch (error) {
+      this.#lastBeatError = error;
+      this.#report(error);
+      return null;
+    }
+    const answeredAt = monotonicNow();
+    let renewed = 0;
+    leases.forEach((lease, i) => {
+      if (lease.state !== 'held') return; // released or lost meanwhile: a failed renewal now means nothing
+      const ttlMs = items[i]!.ttlMs;
+      if (!results[i]) {
+        this.#lose(lease, 'token-mismatch');
+      } else if (answeredAt >= leaseState.deadline(lease)) {
+        this.#lose(lease, 'deadline'); // confirmed too late: the holder already stopped believing
+      } else {
+        leaseState.renewed(lease, sentAt, ttlMs, sentAt + ttlMs - driftMs(ttlMs, this.options.driftFactor));
+        renewed++;
+      }
+    });
+    this.#armWatch();
+    return renewed;
+  }
+
+  async #extendOne(lease: Lease, ttlMs: number): Promise<void> {
+    checkDuration('extend ttlMs', ttlMs);
+    checkHeartbeatFits(this.options.heartbeatMs, ttlMs, this.options.driftFactor);
+    const sentAt = monotonicNow();
+    if (sentAt >= leaseState.deadline(lease)) this.#lose(lease, 'deadline');
+    else if ((await this.#renew([lease], sentAt, leaseState.deadline(lease) - sentAt, ttlMs)) === null) {
+      throw asBackendError(this.#lastBeatError);
+    }
+    const lostWith: unknown = lease.state === 'lost' ? lease.signal.reason : null;
+    if (lostWith instanceof LeaseLostError) throw lostWith;
+  }
+
+  async #release(lease: Lease): Promise<boolean> {
+    const wasHeld = leaseState.released(lease);
+    this.#held.delete(lease);
+    if (this.#held.size === 0) this.#heartbeat.stop();
+    let deleted = false;
+    try {
+      deleted = await this.#backend.release(lease.resource, lease.token);
+      return deleted;
+    } finally {
+      if (wasHeld) this.#emit('released', lease, deleted);
+    }
+  }
+
+  #expireDue(): void {
+    const now = monotonicNow();
+    for (const lease of this.#held) {
+      if (now >= leaseState.deadline(lease)) this.#lose(lease, 'deadline');
+    }
+    this.#armWatch();
+  }
+
+  #armWatch(): void {
+    let earliest = Infinity;
+    for (const lease of this.#held) earliest = Math.min(earliest, leaseState.deadline(lease));
+    if (earliest !== Infinity) this.#watch.arm(earliest);
+  }
+
+  #lose(lease: Lease, reason: LeaseLostReason): boolean {
+    const cause = reason === 'deadline' ? this.#lastBeatError : undefined;
+    const error = new LeaseLostError(lease.resource, lease.fence, reason, cause === undefined ? undefined : { cause });
+    this.#held.delete(lease);
+    if (!leaseState.lost(lease, error)) return false;
+    this.#emit('lost', lease, error);
+    return true;
+  }
+
+  #emit<E extends keyof LockManagerEvents>(event: E, ...args: Parameters<LockManagerEvents[E]>): void {
+    const emit = this.emit.bind(this) as (event: E, ...args: Parameters<LockManagerEvents[E]>) => boolean;
+    emitGuarded((error) => this.#report(error), () => emit(event, ...args));
+  }
+
+  /** Background failures go to `error` listeners, or to a process warning when there are none; never thrown. */
+  #report(error: unknown): void {
+    if (this.listenerCount('error') > 0) {
+      try {
+        this.emit('error', error);
+        return;
+      } catch {
+        // an error listener that throws: fall through to the warning
+      }
+    }
+    process.emitWarning(error instanceof Error ? error : new Error(String(error)), { code: 'LEASEHOLD_BACKGROUND_ERROR' });
+  }
+}
+
+function asBackendError(error: unknown): Error {
+  if (error instanceof Error) return error;
+  return new BackendError(`Redis call failed: ${String(error)}`);
+}
+
+/** Rejects with a {@link BackendError} when `promise` does not settle within `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BackendError(`Redis did not answer a heartbeat within ${ms} ms.`)), ms);
+    timer.unref();
+  });
+  promise.catch(() => undefined); // a late rejection after the timeout is not unhandled
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Waits `ms`, or rejects with `signal.reason` as soon as the signal aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+

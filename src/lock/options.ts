@@ -1,0 +1,78 @@
+import type { LockBackend } from './backend.js';
+import { InvalidHeartbeatError, InvalidOptionError } from './errors.js';
+import { checkDuration, checkFraction, checkOptions } from './validate.js';
+
+/** Options of {@link LockManager}. */
+export interface LockManagerOptions {
+  /** Where leases are stored, e.g. a {@link RedisBackend}. */
+  readonly backend: LockBackend;
+  /**
+   * Lease time-to-live in ms: how long a holder that stops heartbeating (dies, hangs, loses Redis) keeps the
+   * resource. Shorter TTLs recover faster and cost more heartbeats.
+   * @example `30_000`
+   */
+  readonly ttlMs: number;
+  /**
+   * Interval between heartbeats, in ms. Must be shorter than the TTL minus the drift margin.
+   * @defaultValue `Math.floor(ttlMs / 3)`
+   */
+  readonly heartbeatMs?: number;
+  /**
+   * Fraction of the TTL set aside for clock-rate drift between this process and Redis; the local validity of a
+   * lease is TTL − (TTL × driftFactor + 2 ms), counted from just before the request was sent.
+   * @defaultValue `0.01`
+   */
+  readonly driftFactor?: number;
+  /**
+   * Base delay between attempts while `acquire` waits for a held resource, in ms; each delay is jittered
+   * between 0.5× and 1.5× of it.
+   * @defaultValue `10`
+   */
+  readonly retryDelayMs?: number;
+}
+
+/** Options after defaults were applied and every value was checked. */
+export interface ResolvedLockManagerOptions {
+  readonly backend: LockBackend;
+  readonly ttlMs: number;
+  readonly heartbeatMs: number;
+  readonly driftFactor: number;
+  readonly retryDelayMs: number;
+}
+
+/** Defaults of the optional {@link LockManagerOptions}. */
+export const LOCK_MANAGER_DEFAULTS = Object.freeze({ driftFactor: 0.01, retryDelayMs: 10 } as const);
+
+const KEYS = ['backend', 'ttlMs', 'heartbeatMs', 'driftFactor', 'retryDelayMs'] as const;
+
+/** The margin set aside for clock drift on a lease of `ttlMs`. */
+export function driftMs(ttlMs: number, driftFactor: number): number {
+  return Math.floor(ttlMs * driftFactor) + 2;
+}
+
+/** Checks that heartbeats at `heartbeatMs` can keep a lease of `ttlMs` alive. */
+export function checkHeartbeatFits(heartbeatMs: number, ttlMs: number, driftFactor: number): void {
+  const validity = ttlMs - driftMs(ttlMs, driftFactor);
+  if (heartbeatMs >= validity) {
+    throw new InvalidHeartbeatError(
+      `heartbeatMs (${heartbeatMs}) must be shorter than the lease's validity (${validity} ms = ttlMs ${ttlMs} minus the drift margin), ` +
+        'or leases expire between heartbeats; use a longer ttlMs or a shorter heartbeatMs (ttlMs / 3 is a good start).',
+    );
+  }
+}
+
+/** Applies defaults to {@link LockManagerOptions} and validates every value; the result is frozen. */
+export function resolveLockManagerOptions(options: unknown): ResolvedLockManagerOptions {
+  if (options === undefined) throw new InvalidOptionError('LockManager needs options: at least { backend, ttlMs }.');
+  const given = checkOptions<LockManagerOptions>('LockManager options', options, KEYS);
+  const backend = given.backend;
+  if (typeof backend !== 'object' || backend === null || typeof backend.acquire !== 'function' || typeof backend.extend !== 'function') {
+    throw new InvalidOptionError('LockManager option backend must be a LockBackend, e.g. new RedisBackend(redis).');
+  }
+  const ttlMs = checkDuration('LockManager option ttlMs', given.ttlMs);
+  const driftFactor = checkFraction('LockManager option driftFactor', given.driftFactor ?? LOCK_MANAGER_DEFAULTS.driftFactor, 0, 0.5);
+  const heartbeatMs = checkDuration('LockManager option heartbeatMs', given.heartbeatMs ?? Math.max(1, Math.floor(ttlMs / 3)));
+  checkHeartbeatFits(heartbeatMs, ttlMs, driftFactor);
+  const retryDelayMs = checkDuration('LockManager option retryDelayMs', given.retryDelayMs ?? LOCK_MANAGER_DEFAULTS.retryDelayMs);
+  return Object.freeze({ backend, ttlMs, heartbeatMs, driftFactor, retryDelayMs });
+}

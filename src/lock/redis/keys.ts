@@ -1,0 +1,54 @@
+/**
+ * Key layout. Every key of one resource shares the hash tag of the resource's shard, so each script touches
+ * one Cluster slot and a heartbeat needs one script call per shard:
+ *
+ * | key                          | type        | holds                                  |
+ * |------------------------------|-------------|----------------------------------------|
+ * | `<prefix>:{<shard>}:lock:<resource>` | string, PX | the holder's token                  |
+ * | `<prefix>:{<shard>}:meta`    | hash        | resource -> [fence, owner, acquiredAt, purpose] |
+ * | `<prefix>:{<shard>}:held`    | sorted set  | resource -> lease deadline (server ms) |
+ */
+export class KeySpace {
+  constructor(
+    readonly prefix: string,
+    readonly shards: number,
+  ) {}
+
+  /** The shard of a resource: FNV-1a of its UTF-8 bytes, modulo the shard count. */
+  shardOf(resource: string): number {
+    let hash = 0x811c9dc5;
+    for (const byte of Buffer.from(resource, 'utf8')) {
+      hash ^= byte;
+      hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    return hash % this.shards;
+  }
+
+  /** The key prefix shared by every key of a shard, hash tag included. */
+  shardPrefix(shard: number): string {
+    return `${this.prefix}:{${shard}}`;
+  }
+
+  /** The prefix of a shard's lock keys: the lock key is this plus the resource. */
+  lockPrefix(shard: number): string {
+    return `${this.shardPrefix(shard)}:lock:`;
+  }
+
+  lockKey(resource: string, shard = this.shardOf(resource)): string {
+    return this.lockPrefix(shard) + resource;
+  }
+
+  metaKey(shard: number): string {
+    return `${this.shardPrefix(shard)}:meta`;
+  }
+
+  heldKey(shard: number): string {
+    return `${this.shardPrefix(shard)}:held`;
+  }
+
+  /** The three keys the per-resource scripts take: lock, meta, held. */
+  resourceKeys(resource: string): [string, string, string] {
+    const shard = this.shardOf(resource);
+    return [this.lockKey(resource, shard), this.metaKey(shard), this.heldKey(shard)];
+  }
+}

@@ -1,0 +1,178 @@
+import type { AcquireOutcome, AcquireRequest, ExtendItem, LockBackend, OrphanRecord, ResourceState } from '../backend.js';
+import { BackendError } from '../errors.js';
+import { checkInteger, checkOptions } from '../validate.js';
+import { InvalidNameError, InvalidOptionError } from '../errors.js';
+import { KeySpace } from './keys.js';
+import { decodeRecord } from './records.js';
+import { callScript, defineScripts, type RedisClient } from './scripts.js';
+
+/** Options of {@link RedisBackend}. */
+export interface RedisBackendOptions {
+  /**
+   * Prefix of every key leasehold writes. Give each deployment (and each test) its own.
+   * @defaultValue `"leasehold"`
+   * @example `"ironic-prod"`
+   */
+  readonly prefix?: string;
+  /**
+   * How many shards resources are spread over. A heartbeat costs one script call per shard that holds leases;
+   * on a Cluster, shards are spread over the masters. Fixed per deployment: changing it moves every key.
+   * @defaultValue `16`
+   * @example `64` for a Cluster of many masters
+   */
+  readonly shards?: number;
+}
+
+/** Defaults of {@link RedisBackendOptions}. */
+export const REDIS_BACKEND_DEFAULTS = Object.freeze({ prefix: 'leasehold', shards: 16 } as const);
+
+const OPTION_KEYS = ['prefix', 'shards'] as const;
+
+/** Most leases one heartbeat script renews, so a script never blocks Redis for long. */
+const EXTEND_CHUNK = 1000;
+
+/**
+ * Leases stored in one Redis deployment: a standalone server, a Sentinel-managed master, or a Cluster, through
+ * the ioredis client you pass in (leasehold never creates or closes it).
+ *
+ * @example
+ * ```ts
+ * const backend = new RedisBackend(new Redis('redis://127.0.0.1:6380'), { prefix: 'conductors' });
+ * ```
+ */
+export class RedisBackend implements LockBackend {
+  /** The key layout in use. */
+  readonly keys: KeySpace;
+  readonly #client: RedisClient;
+
+  constructor(client: RedisClient, options?: RedisBackendOptions) {
+    if (typeof client !== 'object' || client === null || typeof (client as { defineCommand?: unknown }).defineCommand !== 'function') {
+      throw new InvalidOptionError('RedisBackend needs an ioredis Redis or Cluster client as its first argument.');
+    }
+    const given = checkOptions<RedisBackendOptions>('RedisBackend options', options, OPTION_KEYS);
+    const prefix = given.prefix ?? REDIS_BACKEND_DEFAULTS.prefix;
+    if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 128 || /[{}]/.test(prefix)) {
+      throw new InvalidNameError(
+        `RedisBackend prefix must be a non-empty string of at most 128 characters without "{" or "}" (they would break Cluster hash tags); got ${JSON.stringify(prefix)}.`,
+      );
+    }
+    const shards = checkInteger('RedisBackend shards', given.shards ?? REDIS_BACKEND_DEFAULTS.shards, 1, 16384);
+    this.keys = new KeySpace(prefix, shards);
+    this.#client = client;
+    defineScripts(client);
+  }
+
+  async acquire(request: AcquireRequest): Promise<AcquireOutcome> {
+    const { resource, token, ttlMs, owner, purpose } = request;
+    const reply = await this.#call('acquire', [...this.keys.resourceKeys(resource), resource, token, ttlMs, owner, purpose, '0']);
+    const [granted, a, b, c] = reply as [number, unknown, unknown, unknown];
+    if (granted === 1) {
+      const previous = decodeRecord(c).holder;
+      return { acquired: true, fence: Number(a), acquiredAt: Number(b), previous };
+    }
+    const ttl = Number(b);
+    return { acquired: false, holder: decodeRecord(a).holder, ttlMs: ttl >= 0 ? ttl : null };
+  }
+
+  async extend(items: readonly ExtendItem[]): Promise<boolean[]> {
+    const batches = new Map<number, number[]>();
+    items.forEach((item, index) => {
+      const shard = this.keys.shardOf(item.resource);
+      const batch = batches.get(shard) ?? [];
+      batch.push(index);
+      batches.set(shard, batch);
+    });
+    const calls: { indexes: number[]; args: (string | number)[] }[] = [];
+    for (const [shard, indexes] of batches) {
+      for (let start = 0; start < indexes.length; start += EXTEND_CHUNK) {
+        const chunk = indexes.slice(start, start + EXTEND_CHUNK);
+        const keys = [this.keys.heldKey(shard), ...chunk.map((i) => this.keys.lockKey(items[i]!.resource, shard))];
+        const args = chunk.flatMap((i) => [items[i]!.resource, items[i]!.token, items[i]!.ttlMs]);
+        calls.push({ indexes: chunk, args: [keys.length, ...keys, ...args] });
+      }
+    }
+    const replies = await this.#many(calls.map((c) => c.args));
+    const renewed = new Array<boolean>(items.length).fill(false);
+    calls.forEach((call, n) => {
+      const reply = replies[n] as number[];
+      call.indexes.forEach((itemIndex, k) => {
+        renewed[itemIndex] = reply[k] === 1;
+      });
+    });
+    return renewed;
+  }
+
+  async release(resource: string, token: string): Promise<boolean> {
+    return (await this.#call('release', [...this.keys.resourceKeys(resource), resource, token])) === 1;
+  }
+
+  async inspect(resource: string): Promise<ResourceState> {
+    const [pttl, record, deadline] = (await this.#call('inspect', [...this.keys.resourceKeys(resource), resource])) as [
+      number,
+      unknown,
+      unknown,
+    ];
+    const { fence, holder } = decodeRecord(record);
+    const live = pttl >= 0 || pttl === -1;
+    return {
+      resource,
+      holder: live ? holder : null,
+      ttlMs: live ? pttl : null,
+      lastFence: fence,
+      orphan: !live && holder && deadline !== null && deadline !== false ? { resource, holder, expiredAt: Number(deadline) } : null,
+    };
+  }
+
+  async orphans(limit: number): Promise<OrphanRecord[]> {
+    checkInteger('orphans limit', limit, 1, 100_000);
+    const replies = await this.#many(
+      Array.from({ length: this.keys.shards }, (_, shard) => [this.keys.heldKey(shard), this.keys.metaKey(shard), this.keys.lockPrefix(shard), limit]),
+      'orphans',
+    );
+    const found: OrphanRecord[] = [];
+    for (const reply of replies as string[][]) {
+      for (let i = 0; i < reply.length; i += 3) {
+        const holder = decodeRecord(reply[i + 1]).holder;
+        if (holder) found.push({ resource: reply[i]!, holder, expiredAt: Number(reply[i + 2]) });
+      }
+    }
+    found.sort((a, b) => a.expiredAt - b.expiredAt);
+    return found.slice(0, limit);
+  }
+
+  async #call(name: 'acquire' | 'release' | 'inspect', args: (string | number)[]): Promise<unknown> {
+    try {
+      return await callScript(this.#client, name, args);
+    } catch (cause) {
+      throw wrap(cause);
+    }
+  }
+
+  /**
+   * Runs many calls of one script in one round trip: one pipeline on a standalone client; on a Cluster, all
+   * calls at once (ioredis sends each master its own, concurrently).
+   */
+  async #many(argLists: (string | number)[][], name: 'extend' | 'orphans' = 'extend'): Promise<unknown[]> {
+    if (argLists.length === 0) return [];
+    try {
+      if (this.#client.isCluster) {
+        return await Promise.all(argLists.map((args) => callScript(this.#client, name, args)));
+      }
+      const pipeline = this.#client.pipeline();
+      for (const args of argLists) void callScript(pipeline, name, args);
+      const results = (await pipeline.exec()) ?? [];
+      return results.map(([error, value]) => {
+        if (error) throw error;
+        return value;
+      });
+    } catch (cause) {
+      throw wrap(cause);
+    }
+  }
+}
+
+function wrap(cause: unknown): BackendError {
+  if (cause instanceof BackendError) return cause;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new BackendError(`Redis call failed: ${message}`, { cause });
+}

@@ -1,0 +1,41 @@
+-- Takes a resource if nobody holds it, issuing a fence that only grows.
+--
+-- KEYS[1]  lock key of the resource           (string: the holder's token, PX ttl)
+-- KEYS[2]  meta hash of the resource's shard  (resource -> record, see lib.lua)
+-- KEYS[3]  held sorted set of the shard       (resource -> lease deadline, server ms)
+-- ARGV[1]  resource
+-- ARGV[2]  token
+-- ARGV[3]  ttl in ms
+-- ARGV[4]  owner
+-- ARGV[5]  purpose ('' for none)
+-- ARGV[6]  minimum fence (decimal string, '0' for none): a quorum writes back the highest fence it saw
+--
+-- Reply, granted: {1, fence, acquiredAtMs, previousRecord or false}
+--   previousRecord is the record of a holder whose lease expired without being released (an orphan).
+-- Reply, refused: {0, holderRecord or false, pttl of the holder's lease}
+--
+-- fence = max(last + 1, server time in us, minimum): it keeps growing even when Redis lost the last fence
+-- (restart without persistence, failover that lost writes), as long as the server clock does not step back.
+
+local resource = ARGV[1]
+local ttl = tonumber(ARGV[3])
+local now_us, now_ms = server_now()
+local record = redis.call('HGET', KEYS[2], resource)
+
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {0, record, redis.call('PTTL', KEYS[1])}
+end
+
+local last = 0
+local previous = false
+if record then
+  local fields = cjson.decode(record)
+  last = tonumber(fields[1])
+  if #fields > 1 then previous = record end
+end
+
+local fence = math.max(last + 1, now_us, tonumber(ARGV[6]))
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
+redis.call('ZADD', KEYS[3], now_ms + ttl, resource)
+redis.call('HSET', KEYS[2], resource, cjson.encode({decimal(fence), ARGV[4], now_ms, ARGV[5]}))
+return {1, decimal(fence), now_ms, previous}

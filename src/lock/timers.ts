@@ -1,0 +1,85 @@
+/**
+ * Runs an async task every `intervalMs`, re-armed only after the previous run settled, so runs never overlap
+ * (a slow Redis delays the next beat instead of stacking beats). Timers are unref'd: they never keep the
+ * process alive. The task must not reject; a rejection is passed to `onError`.
+ */
+export class Repeater {
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #busy = false;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly task: () => Promise<void>,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  /** Starts the schedule; the first run is one interval from now. No-op when already started. */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    if (!this.#busy) this.#arm();
+  }
+
+  /** Stops the schedule; a run in progress completes but is not followed by another. Safe to call twice. */
+  stop(): void {
+    this.#running = false;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(): void {
+    this.#timer = setTimeout(() => void this.#run(), this.intervalMs);
+    this.#timer.unref();
+  }
+
+  async #run(): Promise<void> {
+    this.#timer = undefined;
+    this.#busy = true;
+    try {
+      await this.task();
+    } catch (error) {
+      this.onError(error);
+    } finally {
+      this.#busy = false;
+      if (this.#running && this.#timer === undefined) this.#arm();
+    }
+  }
+}
+
+/**
+ * One timer for the earliest of many monotonic deadlines: `arm(at)` fires `onDue` at `at` (or sooner if an
+ * earlier deadline was armed). Unref'd.
+ */
+export class DeadlineTimer {
+  #timer: NodeJS.Timeout | undefined;
+  #at = Infinity;
+
+  constructor(
+    private readonly now: () => number,
+    private readonly onDue: () => void,
+  ) {}
+
+  /** Makes sure `onDue` runs no later than monotonic time `at`. */
+  arm(at: number): void {
+    if (at >= this.#at) return;
+    this.clear();
+    this.#at = at;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#at = Infinity;
+        this.onDue();
+      },
+      Math.max(0, Math.ceil(at - this.now())),
+    );
+    this.#timer.unref();
+  }
+
+  /** Cancels the pending timer, if any. */
+  clear(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#at = Infinity;
+  }
+}

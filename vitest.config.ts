@@ -1,0 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  plugins: [
+    {
+      // Same contract as tsup's `text` loader: a .lua import is the file's text.
+      name: 'lua-as-text',
+      transform(_code, id) {
+        if (!id.endsWith('.lua')) return null;
+        return { code: `export default ${JSON.stringify(readFileSync(id, 'utf8'))};`, map: null };
+      },
+    },
+  ],
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/harness/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
