@@ -1,0 +1,37 @@
+// Examples can never rot: the README's quick start is a copy of examples/quickstart.ts, and it runs for real.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { standalone } from './harness/env.js';
+
+const root = resolve(import.meta.dirname, '..');
+const run = promisify(execFile);
+
+/** Runs a TypeScript example as users' code runs: its own process, the package imported by name. */
+async function runExample(file: string, env: Record<string, string>): Promise<string> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--import', './tools/lua-text.mjs', file], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    timeout: 30_000,
+  });
+  return stdout;
+}
+
+describe('examples', () => {
+  it('the README quick start is examples/quickstart.ts, verbatim', () => {
+    const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
+    const example = readFileSync(resolve(root, 'examples/quickstart.ts'), 'utf8');
+    const block = /## Quick start\n\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBe(example);
+  });
+
+  it('examples/quickstart.ts runs against a real Redis', async () => {
+    const { host, port } = standalone();
+    const out = await runExample('examples/quickstart.ts', { REDIS_URL: `redis://${host}:${port}` });
+    expect(out).toMatch(/conductor-a holds node-1 with fence \d+/);
+    expect(out).toContain('conductor-b refused: held by conductor-a');
+  });
+});
+

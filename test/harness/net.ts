@@ -1,0 +1,54 @@
+import { connect, createServer } from 'node:net';
+
+/** Loopback only: the harness never listens on or connects to anything else. */
+export const LOOPBACK = '127.0.0.1';
+
+/** The port of a Redis we must never touch. */
+export const FORBIDDEN_PORT = 6379;
+
+/** Resolves true when `port` can be bound on the loopback address right now. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host: LOOPBACK, port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Picks a port that is free on the loopback address together with its cluster bus port (port + 10000).
+ *
+ * Ports come from 10000..22767 so both stay below the Linux ephemeral range (32768+) and
+ * far from 6379. Another process may still grab the port before it is used: callers retry.
+ */
+export async function pickFreePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * 12_768);
+    if (port === FORBIDDEN_PORT) continue;
+    if ((await canBind(port)) && (await canBind(port + 10_000))) return port;
+  }
+  throw new Error('could not find a free loopback port pair (port, port + 10000)');
+}
+
+/**
+ * Sends one inline `PING` over a raw socket and resolves true only on `+PONG` within `timeoutMs`.
+ * Never rejects, so it is safe to poll with.
+ */
+export function ping(port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: LOOPBACK, port });
+    let reply = '';
+    const finish = (ok: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('latin1');
+      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
+    });
+    socket.on('error', () => finish(false));
+  });
+}

@@ -1,0 +1,254 @@
+// The lock contract, run unchanged against a standalone server and a real Redis Cluster (3 masters + 3 replicas).
+import type { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LeaseLostError, LeaseReleasedError, LockHeldError, LockManager, ManagerClosedError, RedisBackend } from '../../src/index.js';
+import { clusterClient, standaloneClient, uniquePrefix } from '../harness/env.js';
+
+const topologies: [string, () => Redis | Cluster][] = [
+  ['standalone', standaloneClient],
+  ['cluster', clusterClient],
+];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves when `emitter` emits `event`, or rejects after `ms`. */
+function eventually<T>(subscribe: (resolve: (value: T) => void) => void, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    subscribe((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
+}
+
+describe.each(topologies)('lock contract on %s', (_name, connect) => {
+  let redis: Redis | Cluster;
+  const managers: LockManager[] = [];
+
+  /** A manager on a fresh prefix (or the given one), closed after the suite. */
+  function manager(prefix = uniquePrefix('contract'), ttlMs = 1_000, extra: { heartbeatMs?: number } = {}): LockManager {
+    const locks = new LockManager({ backend: new RedisBackend(redis, { prefix }), ttlMs, ...extra });
+    managers.push(locks);
+    return locks;
+  }
+
+  beforeAll(() => {
+    redis = connect();
+  });
+  afterAll(async () => {
+    await Promise.all(managers.map((m) => m.close()));
+    redis.disconnect();
+  });
+
+  it('grants a lease with its fields and refuses a second holder, naming the first', async () => {
+    const locks = manager();
+    const lease = await locks.acquire('node-1', { owner: 'conductor-a', purpose: 'deploy' });
+    expect(lease).toMatchObject({ resource: 'node-1', owner: 'conductor-a', purpose: 'deploy', previous: null, state: 'held' });
+    expect(Number.isSafeInteger(lease.fence)).toBe(true);
+    expect(lease.token).toMatch(/^[\w-]{16}$/);
+    expect(lease.remainingMs).toBeGreaterThan(0);
+    expect(lease.remainingMs).toBeLessThanOrEqual(1_000);
+    expect(lease.validUntil).toBeGreaterThan(Date.now());
+    expect(lease.signal.aborted).toBe(false);
+
+    const refused = await locks.acquire('node-1', { owner: 'conductor-b' }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(LockHeldError);
+    expect(refused).toMatchObject({ code: 'LOCK_HELD', resource: 'node-1', holder: { owner: 'conductor-a', fence: lease.fence, purpose: 'deploy' } });
+    expect((refused as LockHeldError).message).toContain('"conductor-a"');
+    expect(await locks.tryAcquire('node-1', { owner: 'conductor-b' })).toBeNull();
+
+    const info = await locks.inspect('node-1');
+    expect(info).toMatchObject({ resource: 'node-1', holder: { owner: 'conductor-a', fence: lease.fence }, lastFence: lease.fence, orphan: null });
+    expect(info.ttlMs).toBeGreaterThan(0);
+    await lease.release();
+  });
+
+  it('releases idempotently, never deletes another holder, and lets the next holder in', async () => {
+    const locks = manager();
+    const first = await locks.acquire('node-2', { owner: 'a' });
+    const released: boolean[] = [];
+    first.on('released', () => released.push(true));
+    expect(await first.release()).toBe(true);
+    expect(await first.release()).toBe(true); // the first call's result, not a second delete
+    expect(released).toEqual([true]);
+    expect(first.state).toBe('released');
+    await expect(first.extend()).rejects.toBeInstanceOf(LeaseReleasedError);
+
+    const second = await locks.acquire('node-2', { owner: 'b' });
+    expect(second.fence).toBeGreaterThan(first.fence);
+    // A stale token (the first holder's) can't delete the second holder's lock.
+    expect(await locks.options.backend.release('node-2', first.token)).toBe(false);
+    expect((await locks.inspect('node-2')).holder?.owner).toBe('b');
+    await second.release();
+    expect((await locks.inspect('node-2')).holder).toBeNull();
+  });
+
+  it('waits up to waitMs for a holder to release, and stops waiting when the signal aborts', async () => {
+    const locks = manager();
+    const holder = await locks.acquire('node-3', { owner: 'a' });
+    setTimeout(() => void holder.release(), 150);
+    const next = await locks.acquire('node-3', { owner: 'b', waitMs: 5_000 });
+    expect(next.owner).toBe('b');
+
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('operator cancelled')), 100);
+    await expect(locks.acquire('node-3', { owner: 'c', waitMs: 10_000, signal: controller.signal })).rejects.toThrow('operator cancelled');
+    const waited = await locks.acquire('node-3', { owner: 'c', waitMs: 120 }).catch((error: unknown) => error);
+    expect(waited).toBeInstanceOf(LockHeldError);
+    expect((waited as LockHeldError).waitedMs).toBeGreaterThanOrEqual(100);
+    await next.release();
+  });
+
+  it('using() releases after the function returns and after it throws', async () => {
+    const locks = manager();
+    const result = await locks.using('node-4', { owner: 'a' }, (lease) => lease.fence);
+    expect(typeof result).toBe('number');
+    expect((await locks.inspect('node-4')).holder).toBeNull();
+    await expect(
+      locks.using('node-4', { owner: 'a' }, () => {
+        throw new Error('work failed');
+      }),
+    ).rejects.toThrow('work failed');
+    expect((await locks.inspect('node-4')).holder).toBeNull();
+  });
+
+  it('await using releases the lease at the end of the scope', async () => {
+    const locks = manager();
+    {
+      await using lease = await locks.acquire('node-5', { owner: 'a' });
+      expect(lease.state).toBe('held');
+    }
+    expect((await locks.inspect('node-5')).holder).toBeNull();
+  });
+
+  it('fences strictly increase across release, expiry and a new client', async () => {
+    const prefix = uniquePrefix('fences');
+    const locks = manager(prefix, 200, { heartbeatMs: 50 });
+    const fences: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const lease = await locks.acquire('node-6', { owner: 'a' });
+      fences.push(lease.fence);
+      await lease.release();
+    }
+    // Expiry: a holder that never renews (the backend used directly, as a dead process would leave it).
+    const backend = new RedisBackend(redis, { prefix });
+    const dead = await backend.acquire({ resource: 'node-6', token: 'dead-token', owner: 'dead', purpose: '', ttlMs: 100 });
+    expect(dead.acquired).toBe(true);
+    if (dead.acquired) fences.push(dead.fence);
+    await sleep(250);
+    // A new manager (as after a client restart) continues the sequence.
+    const again = await manager(prefix, 200, { heartbeatMs: 50 }).acquire('node-6', { owner: 'b' });
+    fences.push(again.fence);
+    expect(again.previous).toMatchObject({ owner: 'dead' });
+    await again.release();
+    for (let i = 1; i < fences.length; i++) expect(fences[i]).toBeGreaterThan(fences[i - 1]!);
+  });
+
+  it('heartbeats keep a lease alive far beyond its TTL', async () => {
+    const locks = manager(uniquePrefix('keepalive'), 300);
+    const lease = await locks.acquire('node-7', { owner: 'a' });
+    let extended = 0;
+    lease.on('extended', () => extended++);
+    await sleep(1_500); // five TTLs
+    expect(lease.state).toBe('held');
+    expect(extended).toBeGreaterThanOrEqual(5);
+    expect(await locks.tryAcquire('node-7', { owner: 'b' })).toBeNull();
+    await lease.extend(600);
+    expect(lease.ttlMs).toBe(600);
+    expect((await locks.inspect('node-7')).ttlMs).toBeGreaterThan(300);
+    await lease.release();
+  });
+
+  it('reports a lease lost, once and loudly, when its lock is deleted or taken by force', async () => {
+    const prefix = uniquePrefix('lost');
+    const locks = manager(prefix, 600, { heartbeatMs: 100 });
+    const backend = new RedisBackend(redis, { prefix });
+    const lease = await locks.acquire('node-8', { owner: 'a' });
+    const losses: LeaseLostError[] = [];
+    lease.on('lost', (error) => losses.push(error));
+    const managerLosses: LeaseLostError[] = [];
+    locks.on('lost', (_lease, error) => managerLosses.push(error));
+
+    // Taken by force: the lock key now holds another token (what an operator's forced break does).
+    await redis.set(backend.keys.lockKey('node-8'), 'someone-else', 'PX', 5_000);
+    const error = await eventually<LeaseLostError>((done) => lease.once('lost', done), 2_000, 'lost');
+    expect(error).toBeInstanceOf(LeaseLostError);
+    expect(error).toMatchObject({ code: 'LEASE_LOST', reason: 'token-mismatch', resource: 'node-8', fence: lease.fence });
+    expect(lease.signal.aborted).toBe(true);
+    expect(lease.signal.reason).toBe(error);
+    expect(lease.state).toBe('lost');
+    await expect(lease.extend()).rejects.toBe(error);
+    // Releasing a lost lease leaves the other holder's lock alone.
+    expect(await lease.release()).toBe(false);
+    expect(await redis.get(backend.keys.lockKey('node-8'))).toBe('someone-else');
+    await sleep(300);
+    expect(losses).toHaveLength(1);
+    expect(managerLosses).toHaveLength(1);
+
+    const other = await locks.acquire('node-9', { owner: 'a' });
+    await redis.del(backend.keys.lockKey('node-9'));
+    await eventually((done) => other.once('lost', done), 2_000, 'lost after delete');
+    expect(other.state).toBe('lost');
+  });
+
+  it('lists orphans with their last holder until the resource is taken again', async () => {
+    const prefix = uniquePrefix('orphans');
+    const locks = manager(prefix);
+    const backend = new RedisBackend(redis, { prefix });
+    const resources = ['node-a', 'node-b', 'node-c'];
+    for (const resource of resources) {
+      const granted = await backend.acquire({ resource, token: `t-${resource}`, owner: 'dead-conductor', purpose: 'deploy', ttlMs: 100 });
+      expect(granted.acquired).toBe(true);
+    }
+    const live = await locks.acquire('node-live', { owner: 'alive' });
+    const released = await locks.acquire('node-released', { owner: 'alive' });
+    await released.release();
+    await sleep(250);
+
+    const orphans = await locks.orphans();
+    expect(orphans.map((o) => o.resource).sort()).toEqual(resources);
+    for (const orphan of orphans) {
+      expect(orphan.holder).toMatchObject({ owner: 'dead-conductor', purpose: 'deploy' });
+      expect(orphan.expiredAt).toBeLessThanOrEqual(Date.now() + 1_000);
+    }
+    expect(await locks.orphans({ limit: 2 })).toHaveLength(2);
+    expect((await locks.inspect('node-a')).orphan).toMatchObject({ resource: 'node-a', holder: { owner: 'dead-conductor' } });
+
+    const taken = await locks.acquire('node-a', { owner: 'recovery:1' });
+    expect(taken.previous).toMatchObject({ owner: 'dead-conductor', purpose: 'deploy' });
+    await taken.release();
+    expect((await locks.orphans()).map((o) => o.resource).sort()).toEqual(['node-b', 'node-c']);
+    expect((await locks.inspect('node-a')).orphan).toBeNull();
+    await live.release();
+  });
+
+  it('renews every lease of a manager in one batched beat', async () => {
+    const locks = manager(uniquePrefix('batch'), 600);
+    const leases = await Promise.all(Array.from({ length: 300 }, (_, i) => locks.acquire(`node-${i}`, { owner: 'a' })));
+    const report = await eventually<{ leases: number; renewed: number }>((done) => locks.once('heartbeat', done), 2_000, 'heartbeat');
+    expect(report).toMatchObject({ leases: 300, renewed: 300 });
+    expect(leases.every((lease) => lease.state === 'held')).toBe(true);
+    await Promise.all(leases.map((lease) => lease.release()));
+    expect(locks.size).toBe(0);
+  });
+
+  it('close() releases everything, is safe twice, and refuses new acquisitions', async () => {
+    const locks = manager();
+    const leases = await Promise.all(['x', 'y', 'z'].map((r) => locks.acquire(r, { owner: 'a' })));
+    await Promise.all([locks.close(), locks.close()]);
+    expect(leases.map((l) => l.state)).toEqual(['released', 'released', 'released']);
+    for (const r of ['x', 'y', 'z']) expect((await locks.inspect(r)).holder).toBeNull();
+    await expect(locks.acquire('x', { owner: 'a' })).rejects.toBeInstanceOf(ManagerClosedError);
+  });
+
+  it('keeps keys of one resource in one slot (no CROSSSLOT) across many shards', async () => {
+    const locks = manager();
+    const leases = await Promise.all(Array.from({ length: 64 }, (_, i) => locks.acquire(`slot-${i}`, { owner: 'a', purpose: 'p' })));
+    expect(leases.every((l) => l.state === 'held')).toBe(true);
+    const fences = await Promise.all(leases.map(async (l) => (await locks.inspect(l.resource)).lastFence));
+    expect(fences).toEqual(leases.map((l) => l.fence));
+    expect((await locks.orphans()).length).toBe(0);
+    await Promise.all(leases.map((l) => l.release()));
+  });
+});

@@ -1,0 +1,126 @@
+// Loss is loud: when Redis stops answering (paused, killed, CLIENT PAUSE) or the holder's own event loop stalls,
+// the lease is reported lost no later than its local validity deadline, exactly once, and nothing throws into
+// the process. Each test owns a private redis-server, since it breaks it.
+import { afterEach, describe, expect, it } from 'vitest';
+import { LeaseLostError, LockManager, RedisBackend, type Lease } from '../../src/index.js';
+import { RedisServer } from '../harness/redis-server.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Generous slack for a busy 2-core machine; the assertion is about the order of magnitude, not the millisecond. */
+const SLACK_MS = 250;
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(ttlMs = 600, heartbeatMs = 200) {
+  const server = await RedisServer.start();
+  cleanups.push(() => server.stop());
+  const redis = server.client({ maxRetriesPerRequest: null, retryStrategy: () => 50 });
+  cleanups.push(() => redis.disconnect());
+  const locks = new LockManager({ backend: new RedisBackend(redis, { prefix: 'loss' }), ttlMs, heartbeatMs });
+  cleanups.push(() => locks.close().catch(() => undefined));
+  const errors: unknown[] = [];
+  locks.on('error', (error) => errors.push(error));
+  return { server, redis, locks, errors };
+}
+
+/** Tracks a lease's latest local deadline (monotonic ms) and when it was lost. */
+function track(lease: Lease) {
+  const seen = { deadline: performance.now() + lease.remainingMs, lostAt: 0, losses: [] as LeaseLostError[], extendedAfterLoss: 0 };
+  lease.on('extended', () => {
+    if (seen.lostAt) seen.extendedAfterLoss++;
+    seen.deadline = performance.now() + lease.remainingMs;
+  });
+  lease.on('lost', (error) => {
+    seen.lostAt = performance.now();
+    seen.losses.push(error);
+  });
+  return seen;
+}
+
+async function waitFor(condition: () => boolean, ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > until) throw new Error(`condition not met within ${ms} ms`);
+    await sleep(10);
+  }
+}
+
+describe('loss is loud', () => {
+  it('Redis paused (SIGSTOP): lost by the local deadline, reason deadline, once', async () => {
+    const { server, locks, errors } = await setup();
+    const lease = await locks.acquire('node-1', { owner: 'a' });
+    const seen = track(lease);
+    await sleep(300); // a renewal or two
+    server.pause();
+    const pausedAt = performance.now();
+    await waitFor(() => seen.lostAt > 0, 3_000);
+    expect(seen.losses).toHaveLength(1);
+    expect(seen.losses[0]).toMatchObject({ code: 'LEASE_LOST', reason: 'deadline' });
+    expect(lease.signal.reason).toBe(seen.losses[0]);
+    expect(seen.lostAt).toBeGreaterThanOrEqual(seen.deadline - 5); // never before the deadline
+    expect(seen.lostAt - seen.deadline).toBeLessThan(SLACK_MS); // and not long after it
+    expect(seen.lostAt - pausedAt).toBeLessThan(600 + SLACK_MS);
+    expect(errors.length).toBeGreaterThan(0); // the heartbeat that timed out was reported
+    server.resume();
+    await sleep(400); // a late reply to the stalled beat must not revive the lease
+    expect(lease.state).toBe('lost');
+    expect(seen.extendedAfterLoss).toBe(0);
+    expect(seen.losses).toHaveLength(1);
+  });
+
+  it('Redis killed: lost by the deadline; after an empty restart fences still grow', async () => {
+    const { server, locks } = await setup();
+    const lease = await locks.acquire('node-2', { owner: 'a' });
+    const seen = track(lease);
+    await server.kill();
+    await waitFor(() => seen.lostAt > 0, 3_000);
+    expect(seen.losses[0]?.reason).toBe('deadline');
+    expect(seen.lostAt - seen.deadline).toBeLessThan(SLACK_MS);
+
+    await server.restart(); // no persistence: every key, every fence counter is gone
+    const next = await locks.acquire('node-2', { owner: 'b', waitMs: 5_000 });
+    expect(next.fence).toBeGreaterThan(lease.fence);
+    expect(next.previous).toBeNull(); // Redis forgot the dead lease; fencing still holds
+    await next.release();
+  });
+
+  it('CLIENT PAUSE past the TTL: lost by the deadline', async () => {
+    const { server, locks } = await setup();
+    const lease = await locks.acquire('node-3', { owner: 'a' });
+    const seen = track(lease);
+    await server.clientPause(1_500);
+    await waitFor(() => seen.lostAt > 0, 3_000);
+    expect(seen.losses[0]?.reason).toBe('deadline');
+    expect(seen.lostAt - seen.deadline).toBeLessThan(SLACK_MS);
+  });
+
+  it('event loop blocked past the deadline: lost, not silently renewed', async () => {
+    const { locks } = await setup(300, 100);
+    const lease = await locks.acquire('node-4', { owner: 'a' });
+    const seen = track(lease);
+    const blockedUntil = performance.now() + 700;
+    while (performance.now() < blockedUntil) {
+      // a stalled holder: GC pause, CPU-bound work, a debugger
+    }
+    await sleep(50);
+    expect(lease.state).toBe('lost');
+    expect(seen.losses).toHaveLength(1);
+    expect(seen.losses[0]?.reason).toBe('deadline');
+    expect(seen.extendedAfterLoss).toBe(0);
+    await expect(lease.extend()).rejects.toBeInstanceOf(LeaseLostError);
+  });
+
+  it('a listener that throws never escapes into the timers: it reaches the error event', async () => {
+    const { redis, locks, errors } = await setup(300, 100);
+    const lease = await locks.acquire('node-5', { owner: 'a' });
+    lease.on('lost', () => {
+      throw new Error('bug in a lost listener');
+    });
+    await redis.del(new RedisBackend(redis, { prefix: 'loss' }).keys.lockKey('node-5'));
+    await waitFor(() => lease.state === 'lost', 2_000);
+    expect(errors.some((e) => e instanceof Error && e.message === 'bug in a lost listener')).toBe(true);
+  });
+});

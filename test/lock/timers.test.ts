@@ -1,0 +1,78 @@
+// Pure scheduling logic, so fake timers are fine here (behaviour against Redis is tested elsewhere).
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DeadlineTimer, Repeater } from '../../src/lock/timers.js';
+
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Repeater', () => {
+  it('never overlaps runs: the next run is armed only after the previous one settled', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    let runs = 0;
+    const repeater = new Repeater(
+      100,
+      async () => {
+        running++;
+        runs++;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise((resolve) => setTimeout(resolve, 250)); // slower than the interval
+        running--;
+      },
+      () => undefined,
+    );
+    repeater.start();
+    await vi.advanceTimersByTimeAsync(1_000);
+    repeater.stop();
+    expect(maxRunning).toBe(1);
+    expect(runs).toBe(3); // at 100, 450, 800 ms: interval counted from the end of each run
+  });
+
+  it('passes a failing run to onError and keeps going; stop() is safe twice', async () => {
+    const errors: unknown[] = [];
+    let runs = 0;
+    const repeater = new Repeater(
+      10,
+      () => {
+        runs++;
+        return Promise.reject(new Error('boom'));
+      },
+      (error) => errors.push(error),
+    );
+    repeater.start();
+    repeater.start();
+    await vi.advanceTimersByTimeAsync(35);
+    repeater.stop();
+    repeater.stop();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(runs).toBe(3);
+    expect(errors).toHaveLength(3);
+  });
+});
+
+describe('DeadlineTimer', () => {
+  it('fires once at the earliest armed deadline', async () => {
+    let now = 0;
+    const fired: number[] = [];
+    const timer = new DeadlineTimer(
+      () => now,
+      () => fired.push(now),
+    );
+    timer.arm(500);
+    timer.arm(200);
+    timer.arm(300); // later than the armed one: no change
+    for (let t = 0; t < 1_000; t += 50) {
+      now = t;
+      await vi.advanceTimersByTimeAsync(50);
+    }
+    expect(fired).toHaveLength(1);
+    timer.arm(100);
+    timer.clear();
+    await vi.advanceTimersByTimeAsync(500);
+    expect(fired).toHaveLength(1);
+  });
+});
