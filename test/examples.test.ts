@@ -10,8 +10,8 @@ const root = resolve(import.meta.dirname, '..');
 const run = promisify(execFile);
 
 /** Runs a TypeScript example as users' code runs: its own process, the package imported by name. */
-async function runExample(file: string, env: Record<string, string>): Promise<string> {
-  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--import', './tools/lua-text.mjs', file], {
+async function runExample(file: string, env: Record<string, string>, args: string[] = []): Promise<string> {
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', '--import', './tools/lua-text.mjs', file, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     timeout: 30_000,
@@ -33,5 +33,18 @@ describe('examples', () => {
     expect(out).toMatch(/conductor-a holds node-1 with fence \d+/);
     expect(out).toContain('conductor-b refused: held by conductor-a');
   });
-});
 
+  it('the demo kills a conductor, finds its orphans within the TTL, and holds its invariants', async () => {
+    const { host, port } = standalone();
+    const out = await runExample('examples/demo.ts', { REDIS_URL: `redis://${host}:${port}` }, ['--ttl', '1000', '--nodes', '3']);
+    expect(out).toContain('SIGKILL conductor-a');
+    expect(out).toContain("'3 / 3'");
+    expect(out).toContain('all invariants held');
+  });
+
+  it('the demo refuses a bad option with exit code 2 and says why', async () => {
+    const failed = await runExample('examples/demo.ts', {}, ['--ttl', 'soon']).catch((error: unknown) => error);
+    expect(failed).toMatchObject({ code: 2 });
+    expect((failed as { stderr: string }).stderr).toContain('--ttl must be a whole number');
+  });
+});
