@@ -1,28 +1,38 @@
 import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 
-const live = new Set<ChildProcess>();
+const children = new Set<ChildProcess>();
+const dirs = new Set<string>();
 let installed = false;
 
-function killAll(): void {
-  for (const child of live) {
+function reapAll(): void {
+  for (const child of children) {
     try {
       child.kill('SIGKILL');
     } catch {
       // Already gone.
     }
   }
-  live.clear();
+  children.clear();
+  for (const dir of dirs) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+    } catch {
+      // Best effort: a just-killed server may still hold it for a moment.
+    }
+  }
+  dirs.clear();
 }
 
 function install(): void {
   if (installed) return;
   installed = true;
-  process.on('exit', killAll);
+  process.on('exit', reapAll);
   // 'exit' does not run when a signal kills us (vitest stops its fork workers with SIGTERM),
   // so also reap on signals, then let the signal take its course.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
-      killAll();
+      reapAll();
       // Re-raise only if nobody else handles it; otherwise their handler decides how to exit.
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });
@@ -35,6 +45,17 @@ function install(): void {
  */
 export function reapOnExit(child: ChildProcess): void {
   install();
-  live.add(child);
-  child.once('exit', () => live.delete(child));
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+}
+
+/** Registers a temporary directory to be removed if this process exits before {@link forgetDir}. */
+export function removeOnExit(dir: string): void {
+  install();
+  dirs.add(dir);
+}
+
+/** Unregisters a directory the owner has removed itself. */
+export function forgetDir(dir: string): void {
+  dirs.delete(dir);
 }

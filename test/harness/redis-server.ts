@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis, RedisOptions } from 'ioredis';
 import { createRedisClient } from './clients.js';
 import { FORBIDDEN_PORT, LOOPBACK, pickFreePort, ping } from './net.js';
-import { reapOnExit } from './reaper.js';
+import { forgetDir, reapOnExit, removeOnExit } from './reaper.js';
 
 const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -71,6 +71,7 @@ export class RedisServer {
     for (let attempt = 1; ; attempt++) {
       const port = opts.port ?? (await pickFreePort());
       const dir = await mkdtemp(join(tmpdir(), `leasehold-redis-${port}-`));
+      removeOnExit(dir);
       const server = new RedisServer(port, dir, opts.args ?? []);
       try {
         await server.#launch();
@@ -174,6 +175,7 @@ export class RedisServer {
     }
     this.#child = undefined;
     await rm(this.dir, { recursive: true, force: true });
+    forgetDir(this.dir);
   }
 
   /** The last `lines` lines of the server's log (stdout and stderr). */
