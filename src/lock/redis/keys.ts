@@ -9,6 +9,7 @@
  * | `<prefix>:{<shard>}:held`    | sorted set  | resource -> lease deadline (server ms) |
  */
 export class KeySpace {
+  /** @param prefix - prefix of every key; @param shards - how many shards resources are spread over. */
   constructor(
     readonly prefix: string,
     readonly shards: number,
@@ -34,14 +35,17 @@ export class KeySpace {
     return `${this.shardPrefix(shard)}:lock:`;
   }
 
+  /** The lock key of a resource: a string holding its holder's token, with the lease's TTL. */
   lockKey(resource: string, shard = this.shardOf(resource)): string {
     return this.lockPrefix(shard) + resource;
   }
 
+  /** A shard's hash of resource records: last fence, and holder while held or orphaned. */
   metaKey(shard: number): string {
     return `${this.shardPrefix(shard)}:meta`;
   }
 
+  /** A shard's sorted set of leases not released, scored by deadline (server ms). */
   heldKey(shard: number): string {
     return `${this.shardPrefix(shard)}:held`;
   }

@@ -62,6 +62,7 @@ export class RedisBackend implements LockBackend {
     defineScripts(client);
   }
 
+  /** Takes the resource if free or orphaned (one script call); see scripts/acquire-3.lua. */
   async acquire(request: AcquireRequest): Promise<AcquireOutcome> {
     const { resource, token, ttlMs, owner, purpose } = request;
     const reply = await this.#call('acquire', [...this.keys.resourceKeys(resource), resource, token, ttlMs, owner, purpose, '0']);
@@ -74,6 +75,7 @@ export class RedisBackend implements LockBackend {
     return { acquired: false, holder: decodeRecord(a).holder, ttlMs: ttl >= 0 ? ttl : null };
   }
 
+  /** Renews many leases: one script call per shard (at most 1,000 leases each), all sent in one round trip. */
   async extend(items: readonly ExtendItem[]): Promise<boolean[]> {
     const batches = new Map<number, number[]>();
     items.forEach((item, index) => {
@@ -102,10 +104,12 @@ export class RedisBackend implements LockBackend {
     return renewed;
   }
 
+  /** Compare-and-delete by token; see scripts/release-3.lua. */
   async release(resource: string, token: string): Promise<boolean> {
     return (await this.#call('release', [...this.keys.resourceKeys(resource), resource, token])) === 1;
   }
 
+  /** Reads a resource's lock, record and deadline in one script call. */
   async inspect(resource: string): Promise<ResourceState> {
     const [pttl, record, deadline] = (await this.#call('inspect', [...this.keys.resourceKeys(resource), resource])) as [
       number,
@@ -123,6 +127,7 @@ export class RedisBackend implements LockBackend {
     };
   }
 
+  /** Reads only expired entries of each shard's `held` set (one call per shard, one round trip). */
   async orphans(limit: number): Promise<OrphanRecord[]> {
     checkInteger('orphans limit', limit, 1, 100_000);
     const replies = await this.#many(
