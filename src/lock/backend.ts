@@ -46,6 +46,8 @@ export interface ResourceState {
   readonly ttlMs: number | null;
   /** The last fence issued for the resource (0 when never acquired). */
   readonly lastFence: number;
+  /** The holder of the last lease issued (live, released or orphaned), or `null` when never acquired. */
+  readonly lastHolder: HolderInfo | null;
   /** Set when the resource's last lease expired without being released: its holder and when it expired. */
   readonly orphan: OrphanRecord | null;
 }

@@ -47,7 +47,8 @@ interface Internals {
   renewedFrom: number;
   lostWith: LeaseLostError | null;
   releasing: Promise<boolean> | null;
-  readonly abort: AbortController;
+  /** Created on first use of `signal`: most leases never need one, and AbortControllers are not free. */
+  abort: AbortController | null;
   readonly control: LeaseControl;
 }
 
@@ -104,7 +105,7 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
       renewedFrom: init.sentAt,
       lostWith: null,
       releasing: null,
-      abort: new AbortController(),
+      abort: null,
       control,
     });
   }
@@ -136,7 +137,12 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
 
   /** Aborted, with a {@link LeaseLostError} as its reason, when the lease is lost. Pass it to the work you do. */
   get signal(): AbortSignal {
-    return get(this).abort.signal;
+    const own = get(this);
+    if (!own.abort) {
+      own.abort = new AbortController();
+      if (own.lostWith) own.abort.abort(own.lostWith);
+    }
+    return own.abort.signal;
   }
 
   /**
@@ -189,7 +195,7 @@ export const leaseState = {
     if (own.state !== 'held') return false;
     own.state = 'lost';
     own.lostWith = error;
-    own.abort.abort(error);
+    own.abort?.abort(error);
     emitGuarded(own.control.listenerFailed, () => lease.emit('lost', error));
     return true;
   },

@@ -64,6 +64,17 @@ describe.each(topologies)('lock contract on %s', (_name, connect) => {
     await lease.release();
   });
 
+  it('keeps owners and purposes with tabs and non-ASCII text intact, and remembers the last holder', async () => {
+    const locks = manager();
+    const owner = 'côndüctor\t№1';
+    const purpose = 'dé\tploy 🚀';
+    const lease = await locks.acquire('node-utf8', { owner, purpose });
+    const refused = await locks.acquire('node-utf8', { owner: 'b' }).catch((error: unknown) => error);
+    expect((refused as LockHeldError).holder).toMatchObject({ owner, purpose, fence: lease.fence });
+    await lease.release();
+    expect(await locks.inspect('node-utf8')).toMatchObject({ holder: null, orphan: null, lastHolder: { owner, purpose, fence: lease.fence } });
+  });
+
   it('releases idempotently, never deletes another holder, and lets the next holder in', async () => {
     const locks = manager();
     const first = await locks.acquire('node-2', { owner: 'a' });

@@ -1,22 +1,25 @@
 import { BackendError, type HolderInfo } from '../errors.js';
 
+const RECORD = /^(\d+)\t(\d+)\t(\d+)\t/;
+
 /**
- * Decodes a resource's record from the shard's meta hash (see scripts/lib.lua): `[fence]` once released,
- * `[fence, owner, acquiredAt, purpose]` while held or orphaned.
+ * Decodes a resource's record from the shard's meta hash (see scripts/lib.lua):
+ * `"<fence>\t<acquiredAtMs>\t<owner length in bytes>\t<owner><purpose>"`.
  */
 export function decodeRecord(raw: unknown): { fence: number; holder: HolderInfo | null } {
-  if (typeof raw !== 'string') return { fence: 0, holder: null };
-  let fields: unknown;
-  try {
-    fields = JSON.parse(raw);
-  } catch (cause) {
-    throw new BackendError(`Unreadable lease record ${JSON.stringify(raw)}: is another program writing leasehold's keys?`, { cause });
-  }
-  if (!Array.isArray(fields) || typeof fields[0] !== 'string') {
+  if (raw === null || raw === false || raw === undefined) return { fence: 0, holder: null };
+  const match = typeof raw === 'string' ? RECORD.exec(raw) : null;
+  if (!match) {
     throw new BackendError(`Unreadable lease record ${JSON.stringify(raw)}: is another program writing leasehold's keys?`);
   }
-  const fence = Number(fields[0]);
-  if (fields.length === 1) return { fence, holder: null };
-  const [, owner, acquiredAt, purpose] = fields as [string, unknown, unknown, unknown];
-  return { fence, holder: { owner: String(owner), fence, acquiredAt: Number(acquiredAt), purpose: typeof purpose === 'string' ? purpose : '' } };
+  const [head, fence, acquiredAt, ownerBytes] = match as unknown as [string, string, string, string];
+  const rest = Buffer.from((raw as string).slice(head.length), 'utf8');
+  const split = Number(ownerBytes);
+  const holder = {
+    owner: rest.subarray(0, split).toString('utf8'),
+    fence: Number(fence),
+    acquiredAt: Number(acquiredAt),
+    purpose: rest.subarray(split).toString('utf8'),
+  };
+  return { fence: holder.fence, holder };
 }

@@ -106,7 +106,8 @@ export class RedisBackend implements LockBackend {
 
   /** Compare-and-delete by token; see scripts/release-3.lua. */
   async release(resource: string, token: string): Promise<boolean> {
-    return (await this.#call('release', [...this.keys.resourceKeys(resource), resource, token])) === 1;
+    const shard = this.keys.shardOf(resource);
+    return (await this.#call('release', [this.keys.lockKey(resource, shard), this.keys.heldKey(shard), resource, token])) === 1;
   }
 
   /** Reads a resource's lock, record and deadline in one script call. */
@@ -118,12 +119,14 @@ export class RedisBackend implements LockBackend {
     ];
     const { fence, holder } = decodeRecord(record);
     const live = pttl >= 0 || pttl === -1;
+    const unreleased = deadline !== null && deadline !== false;
     return {
       resource,
       holder: live ? holder : null,
       ttlMs: live ? pttl : null,
       lastFence: fence,
-      orphan: !live && holder && deadline !== null && deadline !== false ? { resource, holder, expiredAt: Number(deadline) } : null,
+      lastHolder: holder,
+      orphan: !live && holder && unreleased ? { resource, holder, expiredAt: Number(deadline) } : null,
     };
   }
 

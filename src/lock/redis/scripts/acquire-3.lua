@@ -2,7 +2,7 @@
 --
 -- KEYS[1]  lock key of the resource           (string: the holder's token, PX ttl)
 -- KEYS[2]  meta hash of the resource's shard  (resource -> record, see lib.lua)
--- KEYS[3]  held sorted set of the shard       (resource -> lease deadline, server ms)
+-- KEYS[3]  held sorted set of the shard       (resource -> lease deadline, server ms; removed on release)
 -- ARGV[1]  resource
 -- ARGV[2]  token
 -- ARGV[3]  ttl in ms
@@ -18,24 +18,22 @@
 -- (restart without persistence, failover that lost writes), as long as the server clock does not step back.
 
 local resource = ARGV[1]
-local ttl = tonumber(ARGV[3])
-local now_us, now_ms = server_now()
-local record = redis.call('HGET', KEYS[2], resource)
-
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  return {0, record, redis.call('PTTL', KEYS[1])}
+  return {0, redis.call('HGET', KEYS[2], resource), redis.call('PTTL', KEYS[1])}
 end
 
+local now_us, now_ms = server_now()
+local ttl = tonumber(ARGV[3])
+local record = redis.call('HGET', KEYS[2], resource)
 local last = 0
 local previous = false
 if record then
-  local fields = cjson.decode(record)
-  last = tonumber(fields[1])
-  if #fields > 1 then previous = record end
+  last = tonumber(string.match(record, '^%d+')) or 0
+  if redis.call('ZSCORE', KEYS[3], resource) then previous = record end
 end
 
-local fence = math.max(last + 1, now_us, tonumber(ARGV[6]))
+local fence = decimal(math.max(last + 1, now_us, tonumber(ARGV[6])))
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
 redis.call('ZADD', KEYS[3], now_ms + ttl, resource)
-redis.call('HSET', KEYS[2], resource, cjson.encode({decimal(fence), ARGV[4], now_ms, ARGV[5]}))
-return {1, decimal(fence), now_ms, previous}
+redis.call('HSET', KEYS[2], resource, fence .. '\t' .. now_ms .. '\t' .. #ARGV[4] .. '\t' .. ARGV[4] .. ARGV[5])
+return {1, fence, now_ms, previous}

@@ -5,7 +5,7 @@
 -- KEYS[3]  held sorted set of the shard
 -- ARGV[1]  resource
 --
--- Reply: {pttl of the lock (-2 when absent), record or false, deadline in server ms or false}
+-- Reply: {pttl of the lock (-2 when absent), record or false, deadline in server ms or false (released)}
 --   lock absent + a deadline = an orphan: the lease expired without being released.
 
 return {

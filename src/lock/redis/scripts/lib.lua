@@ -1,9 +1,10 @@
 -- Shared helpers, prepended to every script that needs them (see scripts.ts). Never run on its own.
 --
--- A resource's record lives in the shard's `meta` hash as a JSON array:
---   held or orphaned: [fence, owner, acquiredAtMs, purpose]
---   released:         [fence]
--- Fences are kept as decimal strings: they exceed the 14 significant digits cjson and tostring() print.
+-- A resource's record lives in the shard's `meta` hash; it names the last holder and stays after release:
+--   "<fence>\t<acquiredAtMs>\t<owner length in bytes>\t<owner><purpose>"
+-- Plain string operations, no cjson: the acquire path is hot. Fences are decimal strings (they exceed the 14
+-- significant digits tostring() prints). A record is an orphan's when the resource is still in `held` but its
+-- lock key is gone.
 
 -- The server's clock, in whole microseconds and milliseconds. Never the client's clock.
 local function server_now()
