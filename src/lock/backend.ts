@@ -37,6 +37,14 @@ export interface ExtendItem {
   readonly ttlMs: number;
 }
 
+/** The answer to a batched renewal. */
+export interface ExtendOutcome {
+  /** Per item: `true` renewed, `false` its token no longer holds the lock (lost), `null` unknown (no answer). */
+  readonly results: (boolean | null)[];
+  /** Why some items are unknown: one error per failed or timed-out call. */
+  readonly errors: Error[];
+}
+
 /** The state of one resource, as stored by the backend. */
 export interface ResourceState {
   readonly resource: string;
@@ -68,8 +76,11 @@ export interface OrphanRecord {
 export interface LockBackend {
   /** Atomically takes the resource if it is free (or orphaned), issuing a new fence. */
   acquire(request: AcquireRequest): Promise<AcquireOutcome>;
-  /** Renews many leases at once; resolves to one boolean per item, `false` where the token no longer matches. */
-  extend(items: readonly ExtendItem[]): Promise<boolean[]>;
+  /**
+   * Renews many leases at once. Never rejects: a master (or shard) that fails or does not answer within
+   * `timeoutMs` leaves its items `null` and adds its error to `errors`, while the others' results stand.
+   */
+  extend(items: readonly ExtendItem[], options: { readonly timeoutMs: number }): Promise<ExtendOutcome>;
   /** Deletes the lease if `token` still holds it; `true` when it did. Never touches another holder's lease. */
   release(resource: string, token: string): Promise<boolean>;
   /** Reads the state of one resource. */

@@ -208,7 +208,8 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     return lease;
   }
 
-  async #beat(): Promise<void> {
+  /** One heartbeat. Resolves to the delay before the next one: sooner than usual when Redis failed to answer. */
+  async #beat(): Promise<number | undefined> {
     const started = monotonicNow();
     const due: Lease[] = [];
     let lost = 0;
@@ -221,36 +222,33 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     }
     if (due.length === 0) {
       if (this.#held.size === 0) this.#heartbeat.stop();
-      return;
+      return undefined;
     }
-    const renewed = await this.#renew(due, started, this.options.heartbeatMs);
-    if (renewed === null) return;
+    const { renewed, failed } = await this.#renew(due, started);
     lost += due.filter((lease) => lease.state === 'lost').length;
     this.#emit('heartbeat', { leases: due.length, renewed, lost, durationMs: monotonicNow() - started });
+    return failed ? Math.max(1, Math.floor(this.options.heartbeatMs / 4)) : undefined;
   }
 
   /**
-   * Sends one batched renewal for `leases`, sent at `sentAt`; applies what Redis confirmed, reports lost those it
-   * did not. Resolves to the count renewed, or `null` when Redis failed or did not answer within `timeoutMs`
-   * (the leases then keep their deadlines; the deadline timer reports them lost if no later beat succeeds).
+   * Sends one batched renewal of `leases` (sent at `sentAt`), waiting for answers only as long as one of them can
+   * still be renewed in time; applies what Redis confirmed and reports lost what it did not. Leases whose master
+   * did not answer keep their deadlines (the deadline timer reports them lost unless a later beat succeeds).
    */
-  async #renew(leases: readonly Lease[], sentAt: number, timeoutMs: number, ttlOverride?: number): Promise<number | null> {
+  async #renew(leases: readonly Lease[], sentAt: number, ttlOverride?: number): Promise<{ renewed: number; failed: boolean }> {
     const items = leases.map((lease) => ({ resource: lease.resource, token: lease.token, ttlMs: ttlOverride ?? lease.ttlMs }));
-    let results: boolean[];
-    try {
-      results = await withTimeout(this.#backend.extend(items), timeoutMs);
-      this.#lastBeatError = undefined;
-    } catch (error) {
-      this.#lastBeatError = error;
-      this.#report(error);
-      return null;
-    }
+    let latest = 0;
+    for (const lease of leases) latest = Math.max(latest, leaseState.deadline(lease));
+    const { results, errors } = await this.#backend.extend(items, { timeoutMs: Math.max(1, Math.ceil(latest - sentAt)) });
+    this.#lastBeatError = errors[0];
+    for (const error of errors) this.#report(error);
     const answeredAt = monotonicNow();
     let renewed = 0;
     leases.forEach((lease, i) => {
-      if (lease.state !== 'held') return; // released or lost meanwhile: a failed renewal now means nothing
+      const result = results[i];
+      if (lease.state !== 'held' || result === null) return; // released or lost meanwhile, or no answer
       const ttlMs = items[i]!.ttlMs;
-      if (!results[i]) {
+      if (!result) {
         this.#lose(lease, 'token-mismatch');
       } else if (answeredAt >= leaseState.deadline(lease)) {
         this.#lose(lease, 'deadline'); // confirmed too late: the holder already stopped believing
@@ -260,15 +258,16 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       }
     });
     this.#armWatch();
-    return renewed;
+    return { renewed, failed: errors.length > 0 };
   }
 
   async #extendOne(lease: Lease, ttlMs: number): Promise<void> {
     checkDuration('extend ttlMs', ttlMs);
     checkHeartbeatFits(this.options.heartbeatMs, ttlMs, this.options.driftFactor);
     const sentAt = monotonicNow();
-    if (sentAt >= leaseState.deadline(lease)) this.#lose(lease, 'deadline');
-    else if ((await this.#renew([lease], sentAt, leaseState.deadline(lease) - sentAt, ttlMs)) === null) {
+    if (sentAt >= leaseState.deadline(lease)) {
+      this.#lose(lease, 'deadline');
+    } else if ((await this.#renew([lease], sentAt, ttlMs)).failed && lease.state === 'held') {
       throw asBackendError(this.#lastBeatError);
     }
     const lostWith: unknown = lease.state === 'lost' ? lease.signal.reason : null;
@@ -333,17 +332,6 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
 function asBackendError(error: unknown): Error {
   if (error instanceof Error) return error;
   return new BackendError(`Redis call failed: ${String(error)}`);
-}
-
-/** Rejects with a {@link BackendError} when `promise` does not settle within `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BackendError(`Redis did not answer a heartbeat within ${ms} ms.`)), ms);
-    timer.unref();
-  });
-  promise.catch(() => undefined); // a late rejection after the timeout is not unhandled
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Waits `ms`, or rejects with `signal.reason` as soon as the signal aborts. */

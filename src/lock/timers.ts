@@ -1,7 +1,7 @@
 /**
  * Runs an async task every `intervalMs`, re-armed only after the previous run settled, so runs never overlap
- * (a slow Redis delays the next beat instead of stacking beats). Timers are unref'd: they never keep the
- * process alive. The task must not reject; a rejection is passed to `onError`.
+ * (a slow Redis delays the next beat instead of stacking beats). A run may resolve to a shorter delay before
+ * the next one (a retry). Timers are unref'd: they never keep the process alive. A rejection goes to `onError`.
  */
 export class Repeater {
   #timer: NodeJS.Timeout | undefined;
@@ -10,7 +10,7 @@ export class Repeater {
 
   constructor(
     private readonly intervalMs: number,
-    private readonly task: () => Promise<void>,
+    private readonly task: () => Promise<number | undefined | void>,
     private readonly onError: (error: unknown) => void,
   ) {}
 
@@ -28,21 +28,22 @@ export class Repeater {
     this.#timer = undefined;
   }
 
-  #arm(): void {
-    this.#timer = setTimeout(() => void this.#run(), this.intervalMs);
+  #arm(delayMs = this.intervalMs): void {
+    this.#timer = setTimeout(() => void this.#run(), delayMs);
     this.#timer.unref();
   }
 
   async #run(): Promise<void> {
     this.#timer = undefined;
     this.#busy = true;
+    let next: number | undefined;
     try {
-      await this.task();
+      next = (await this.task()) ?? undefined;
     } catch (error) {
       this.onError(error);
     } finally {
       this.#busy = false;
-      if (this.#running && this.#timer === undefined) this.#arm();
+      if (this.#running && this.#timer === undefined) this.#arm(next);
     }
   }
 }

@@ -97,6 +97,17 @@ describe('loss is loud', () => {
     expect(seen.lostAt - seen.deadline).toBeLessThan(SLACK_MS);
   });
 
+  it('a stall longer than a heartbeat but shorter than the validity loses nothing', async () => {
+    const { server, locks } = await setup(1_500, 500);
+    const lease = await locks.acquire('node-6', { owner: 'a' });
+    const seen = track(lease);
+    await new Promise((resolve) => locks.once('heartbeat', resolve));
+    await server.clientPause(800); // the next beat waits for Redis instead of giving up
+    await sleep(2_000);
+    expect(lease.state).toBe('held');
+    expect(seen.losses).toHaveLength(0);
+  });
+
   it('event loop blocked past the deadline: lost, not silently renewed', async () => {
     const { locks } = await setup(300, 100);
     const lease = await locks.acquire('node-4', { owner: 'a' });

@@ -1,4 +1,4 @@
-import type { AcquireOutcome, AcquireRequest, ExtendItem, LockBackend, OrphanRecord, ResourceState } from '../backend.js';
+import type { AcquireOutcome, AcquireRequest, ExtendItem, ExtendOutcome, LockBackend, OrphanRecord, ResourceState } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { checkInteger, checkOptions } from '../validate.js';
 import { InvalidNameError, InvalidOptionError } from '../errors.js';
@@ -27,6 +27,9 @@ export interface RedisBackendOptions {
 export const REDIS_BACKEND_DEFAULTS = Object.freeze({ prefix: 'leasehold', shards: 16 } as const);
 
 const OPTION_KEYS = ['prefix', 'shards'] as const;
+
+/** How long listing orphans may take before it fails, in ms. */
+const ORPHANS_TIMEOUT_MS = 30_000;
 
 /** Most leases one heartbeat script renews, so a script never blocks Redis for long. */
 const EXTEND_CHUNK = 1000;
@@ -75,8 +78,12 @@ export class RedisBackend implements LockBackend {
     return { acquired: false, holder: decodeRecord(a).holder, ttlMs: ttl >= 0 ? ttl : null };
   }
 
-  /** Renews many leases: one script call per shard (at most 1,000 leases each), all sent in one round trip. */
-  async extend(items: readonly ExtendItem[]): Promise<boolean[]> {
+  /**
+   * Renews many leases: one script call per shard (at most 1,000 leases each), all sent in one round trip (one
+   * pipeline on a standalone client; on a Cluster each master gets its calls at once). A master that fails or
+   * stalls leaves only its own shards' items unknown.
+   */
+  async extend(items: readonly ExtendItem[], options: { readonly timeoutMs: number }): Promise<ExtendOutcome> {
     const batches = new Map<number, number[]>();
     items.forEach((item, index) => {
       const shard = this.keys.shardOf(item.resource);
@@ -93,15 +100,20 @@ export class RedisBackend implements LockBackend {
         calls.push({ indexes: chunk, args: [keys.length, ...keys, ...args] });
       }
     }
-    const replies = await this.#many(calls.map((c) => c.args));
-    const renewed = new Array<boolean>(items.length).fill(false);
+    const replies = await this.#many('extend', calls.map((c) => c.args), options.timeoutMs);
+    const results = new Array<boolean | null>(items.length).fill(null);
+    const errors: Error[] = [];
     calls.forEach((call, n) => {
-      const reply = replies[n] as number[];
+      const reply = replies[n]!;
+      if (reply instanceof Error) {
+        if (!errors.includes(reply)) errors.push(reply);
+        return;
+      }
       call.indexes.forEach((itemIndex, k) => {
-        renewed[itemIndex] = reply[k] === 1;
+        results[itemIndex] = (reply as number[])[k] === 1;
       });
     });
-    return renewed;
+    return { results, errors };
   }
 
   /** Compare-and-delete by token; see scripts/release-3.lua. */
@@ -134,9 +146,12 @@ export class RedisBackend implements LockBackend {
   async orphans(limit: number): Promise<OrphanRecord[]> {
     checkInteger('orphans limit', limit, 1, 100_000);
     const replies = await this.#many(
-      Array.from({ length: this.keys.shards }, (_, shard) => [this.keys.heldKey(shard), this.keys.metaKey(shard), this.keys.lockPrefix(shard), limit]),
       'orphans',
+      Array.from({ length: this.keys.shards }, (_, shard) => [this.keys.heldKey(shard), this.keys.metaKey(shard), this.keys.lockPrefix(shard), limit]),
+      ORPHANS_TIMEOUT_MS,
     );
+    const failed = replies.find((reply) => reply instanceof BackendError);
+    if (failed) throw failed;
     const found: OrphanRecord[] = [];
     for (const reply of replies as string[][]) {
       for (let i = 0; i < reply.length; i += 3) {
@@ -158,25 +173,30 @@ export class RedisBackend implements LockBackend {
 
   /**
    * Runs many calls of one script in one round trip: one pipeline on a standalone client; on a Cluster, all
-   * calls at once (ioredis sends each master its own, concurrently).
+   * calls at once (ioredis sends each master its own, concurrently). Resolves to one reply per call, or a
+   * {@link BackendError} where that call failed or did not answer within `timeoutMs`.
    */
-  async #many(argLists: (string | number)[][], name: 'extend' | 'orphans' = 'extend'): Promise<unknown[]> {
+  async #many(name: 'extend' | 'orphans', argLists: (string | number)[][], timeoutMs: number): Promise<unknown[]> {
     if (argLists.length === 0) return [];
-    try {
-      if (this.#client.isCluster) {
-        return await Promise.all(argLists.map((args) => callScript(this.#client, name, args)));
-      }
-      const pipeline = this.#client.pipeline();
-      for (const args of argLists) void callScript(pipeline, name, args);
-      const results = (await pipeline.exec()) ?? [];
-      return results.map(([error, value]) => {
-        if (error) throw error;
-        return value;
-      });
-    } catch (cause) {
-      throw wrap(cause);
+    if (this.#client.isCluster) {
+      return Promise.all(argLists.map((args) => settle(callScript(this.#client, name, args), timeoutMs)));
     }
+    const pipeline = this.#client.pipeline();
+    for (const args of argLists) void callScript(pipeline, name, args);
+    const whole = await settle(pipeline.exec(), timeoutMs);
+    if (whole instanceof BackendError) return argLists.map(() => whole);
+    return (whole as [Error | null, unknown][] | null ?? []).map(([error, value]) => (error ? wrap(error) : value));
   }
+}
+
+/** Resolves to the promise's value, or to a {@link BackendError} when it rejects or does not settle in `ms`. */
+function settle(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<BackendError>((resolve) => {
+    timer = setTimeout(() => resolve(new BackendError(`Redis did not answer within ${ms} ms.`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise.catch(wrap), timeout]).finally(() => clearTimeout(timer));
 }
 
 function wrap(cause: unknown): BackendError {

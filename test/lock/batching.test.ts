@@ -1,0 +1,203 @@
+// Heartbeats are batched: every lease a manager holds is renewed with one script call per shard that holds leases,
+// all sent together (one pipeline on a standalone server), so a beat's cost grows with the shards in use, not with
+// the lease count. Counted by Redis itself (INFO commandstats) on a private server, where no other test's traffic
+// can disturb the counts.
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LockManager, RedisBackend, type HeartbeatReport, type KeySpace } from '../../src/index.js';
+import { RedisServer } from '../harness/redis-server.js';
+
+const TTL_MS = 1_500;
+/** Beats counted per measurement window. */
+const BEATS = 4;
+/** Windows tried before giving up when the machine is too busy to keep the window boundaries between beats. */
+const WINDOW_ATTEMPTS = 5;
+
+/** Resolves with the next value `subscribe` delivers, or rejects after `ms`. */
+function eventually<T>(subscribe: (resolve: (value: T) => void) => void, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    subscribe((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
+}
+
+/** `count` resource names that cover every shard of `keys` (when count allows), then fill up in order. */
+function resourcesCoveringShards(keys: KeySpace, count: number): string[] {
+  const chosen: string[] = [];
+  const covered = new Set<number>();
+  for (let i = 0; chosen.length < Math.min(count, keys.shards) && i < 100_000; i++) {
+    const resource = `node-${i}`;
+    if (covered.has(keys.shardOf(resource))) continue;
+    covered.add(keys.shardOf(resource));
+    chosen.push(resource);
+  }
+  for (let i = 0; chosen.length < count; i++) {
+    if (!chosen.includes(`node-${i}`)) chosen.push(`node-${i}`);
+  }
+  return chosen;
+}
+
+/** Parses `INFO` text into field -> value, commandstats lines included (`cmdstat_evalsha` -> `calls=3,...`). */
+function parseInfo(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of text.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && !line.startsWith('#')) fields.set(line.slice(0, colon), line.slice(colon + 1));
+  }
+  return fields;
+}
+
+function commandCalls(info: Map<string, string>, command: string): number {
+  const match = /(?:^|,)calls=(\d+)/.exec(info.get(`cmdstat_${command}`) ?? '');
+  return match ? Number(match[1]) : 0;
+}
+
+interface Measurement {
+  /** Distinct shards holding the manager's leases. */
+  shardsInUse: number;
+  /** Heartbeats counted in the window. */
+  beats: number;
+  /** Reports of the counted heartbeats. */
+  reports: HeartbeatReport[];
+  /** EVALSHA / EVAL calls Redis executed during the window. */
+  evalsha: number;
+  eval: number;
+  /** Times Redis read from a client socket during the window (ours: one, for INFO). */
+  reads: number;
+}
+
+describe('batched heartbeats (private standalone server)', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  let admin: Redis;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+    admin = server.client();
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    admin?.disconnect();
+    await server?.stop();
+  });
+
+  /**
+   * Holds `resources` in a fresh manager, lets one beat load the script on the connection, then counts the Redis
+   * calls of exactly {@link BEATS} beats. The window opens with CONFIG RESETSTAT right after one beat's event and
+   * closes with INFO right after a later beat's event; both replies must arrive before the following beat can even
+   * start (it starts one heartbeat interval after the event), so the window holds whole beats, and only those.
+   */
+  async function measure(prefix: string, shards: number | undefined, resources: (keys: KeySpace) => string[]): Promise<Measurement> {
+    const backend = new RedisBackend(redis, shards === undefined ? { prefix } : { prefix, shards });
+    const locks = new LockManager({ backend, ttlMs: TTL_MS });
+    const { heartbeatMs } = locks.options;
+    const names = resources(backend.keys);
+    const lostEvents: string[] = [];
+    const errors: unknown[] = [];
+    locks.on('lost', (lease) => lostEvents.push(lease.resource));
+    locks.on('error', (error) => errors.push(error));
+    const beats: { report: HeartbeatReport; at: number }[] = [];
+    let onBeat: (() => void) | undefined;
+    locks.on('heartbeat', (report) => {
+      beats.push({ report, at: performance.now() });
+      onBeat?.();
+    });
+    const nextBeat = (): Promise<number> =>
+      eventually<number>(
+        (done) => {
+          onBeat = () => {
+            onBeat = undefined;
+            done(beats.length);
+          };
+        },
+        10 * heartbeatMs,
+        'a heartbeat',
+      );
+
+    try {
+      const leases = await Promise.all(names.map((resource) => locks.acquire(resource, { owner: 'batcher' })));
+      await nextBeat(); // warm-up: the first beat on a connection sends EVAL (ioredis), later beats EVALSHA
+
+      for (let attempt = 1; attempt <= WINDOW_ATTEMPTS; attempt++) {
+        const opened = await nextBeat();
+        await admin.config('RESETSTAT');
+        if (performance.now() - beats[opened - 1]!.at >= heartbeatMs) continue; // too slow: the next beat may be in
+        let closed = opened;
+        while (closed < opened + BEATS) closed = await nextBeat();
+        const info = parseInfo(String(await admin.call('INFO', 'commandstats', 'stats')));
+        if (performance.now() - beats[closed - 1]!.at >= heartbeatMs || beats.length !== closed) continue;
+
+        expect(lostEvents).toEqual([]);
+        expect(errors).toEqual([]);
+        expect(leases.every((lease) => lease.state === 'held')).toBe(true);
+        return {
+          shardsInUse: new Set(names.map((resource) => backend.keys.shardOf(resource))).size,
+          beats: closed - opened,
+          reports: beats.slice(opened, closed).map((beat) => beat.report),
+          evalsha: commandCalls(info, 'evalsha'),
+          eval: commandCalls(info, 'eval'),
+          reads: Number(info.get('total_reads_processed')),
+        };
+      }
+      throw new Error(`no clean measurement window in ${WINDOW_ATTEMPTS} attempts: the machine is too busy for ${heartbeatMs} ms beats`);
+    } finally {
+      await locks.close();
+    }
+  }
+
+  function expectEveryLeaseRenewed(measured: Measurement, leases: number): void {
+    expect(measured.beats).toBe(BEATS);
+    for (const report of measured.reports) {
+      expect(report).toMatchObject({ leases, renewed: leases, lost: 0 });
+      expect(report.durationMs).toBeGreaterThanOrEqual(0);
+    }
+  }
+
+  it('renews 500 leases with one EVALSHA per shard in use per beat: as many calls as for 50 leases', async () => {
+    const many = await measure('batch-500', undefined, (keys) => resourcesCoveringShards(keys, 500));
+    const few = await measure('batch-50', undefined, (keys) => resourcesCoveringShards(keys, 50));
+
+    expectEveryLeaseRenewed(many, 500);
+    expectEveryLeaseRenewed(few, 50);
+    // Default shard count: 16, and both lease sets use every shard.
+    expect(many.shardsInUse).toBe(16);
+    expect(few.shardsInUse).toBe(16);
+    // One script call per shard in use per beat, whatever the lease count; the script stays cached (no EVAL).
+    expect(many.evalsha).toBe(many.beats * many.shardsInUse);
+    expect(few.evalsha).toBe(few.beats * few.shardsInUse);
+    expect(many.evalsha / many.beats).toBe(few.evalsha / few.beats);
+    expect(many.eval + few.eval).toBe(0);
+
+    // Sent together: a client that waited for each reply before sending the next call would make Redis read its
+    // socket at least once per call. A pipeline of 50 small renewals arrives in a read or two per beat.
+    const fewReadsPerBeat = (few.reads - 1) / few.beats; // minus the read of our own INFO
+    expect(fewReadsPerBeat).toBeLessThan(few.shardsInUse / 4);
+    const manyReadsPerBeat = (many.reads - 1) / many.beats;
+    expect(manyReadsPerBeat).toBeLessThan(many.shardsInUse);
+  });
+
+  it('with shards: 1, renews all 500 leases with exactly one EVALSHA per beat', async () => {
+    const single = await measure('batch-1-shard', 1, (keys) => resourcesCoveringShards(keys, 500));
+    expectEveryLeaseRenewed(single, 500);
+    expect(single.shardsInUse).toBe(1);
+    expect(single.evalsha).toBe(single.beats);
+    expect(single.eval).toBe(0);
+  });
+
+  it('uses only the shards that hold leases: 3 shards in use out of 16, 3 calls per beat', async () => {
+    const three = await measure('batch-3-shards', undefined, (keys) => {
+      const wanted = new Set(resourcesCoveringShards(keys, 3).map((resource) => keys.shardOf(resource)));
+      const names: string[] = [];
+      for (let i = 0; names.length < 120; i++) if (wanted.has(keys.shardOf(`node-${i}`))) names.push(`node-${i}`);
+      return names;
+    });
+    expectEveryLeaseRenewed(three, 120);
+    expect(three.evalsha).toBe(three.beats * three.shardsInUse);
+    expect(three.shardsInUse).toBe(3);
+    expect(three.eval).toBe(0);
+  });
+});

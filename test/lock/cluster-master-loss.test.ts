@@ -1,0 +1,56 @@
+// One Cluster master dies (SIGKILL) while leases are renewed: only the leases on that master may be lost, and
+// they are reported lost; the leases on the healthy masters are kept (a failed shard never drags the others down).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LockManager, RedisBackend } from '../../src/index.js';
+import { startCluster, type RedisClusterHandle } from '../harness/redis-cluster.js';
+
+let cluster: RedisClusterHandle;
+beforeAll(async () => {
+  cluster = await startCluster();
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe('a Cluster master killed (private 3+3 cluster)', () => {
+  it('loses only the leases that master served, loudly; the others stay held', async () => {
+    const redis = cluster.client();
+    const backend = new RedisBackend(redis, { prefix: 'master-loss' });
+    const locks = new LockManager({ backend, ttlMs: 2_000 });
+    const lost = new Set<string>();
+    locks.on('lost', (lease) => lost.add(lease.resource));
+    locks.on('error', () => undefined); // the failed master's calls are reported here; expected
+    try {
+      const names = Array.from({ length: 64 }, (_, i) => `node-${i}`);
+      const leases = await Promise.all(names.map((resource) => locks.acquire(resource, { owner: 'a' })));
+      const node = cluster.nodes[0]!;
+      const ranges = (await node.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+      const portOf = new Map<string, number>();
+      for (const resource of names) {
+        const slot = Number(await node.call('CLUSTER', 'KEYSLOT', backend.keys.lockKey(resource)));
+        portOf.set(resource, Number(ranges.find(([from, to]) => from <= slot && slot <= to)![2][1]));
+      }
+      const victim = cluster.nodes.find((n) => n.port === portOf.get('node-0'))!;
+      const onVictim = new Set(names.filter((resource) => portOf.get(resource) === victim.port));
+      expect(onVictim.size).toBeGreaterThan(0);
+      expect(onVictim.size).toBeLessThan(names.length);
+
+      await victim.kill();
+      await new Promise((resolve) => setTimeout(resolve, 5_000)); // 2.5 TTLs
+
+      for (const lease of leases) {
+        if (onVictim.has(lease.resource)) {
+          // Lost and reported, or — if its replica took over in time — renewed for real on the new master.
+          if (lease.state === 'held') expect(lost.has(lease.resource)).toBe(false);
+          else expect(lost.has(lease.resource)).toBe(true);
+        } else {
+          expect(lease.state, `${lease.resource} on a healthy master`).toBe('held');
+        }
+      }
+      expect([...lost].filter((resource) => !onVictim.has(resource))).toEqual([]);
+    } finally {
+      await locks.close().catch(() => undefined);
+      redis.disconnect();
+    }
+  });
+});
