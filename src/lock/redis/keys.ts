@@ -18,10 +18,17 @@ export class KeySpace {
   /** The shard of a resource: FNV-1a of its UTF-8 bytes, modulo the shard count. */
   shardOf(resource: string): number {
     let hash = 0x811c9dc5;
-    for (const byte of Buffer.from(resource, 'utf8')) {
-      hash ^= byte;
-      hash = Math.imul(hash, 0x01000193) >>> 0;
+    for (let i = 0; i < resource.length; i++) {
+      const code = resource.charCodeAt(i);
+      if (code >= 0x80) return this.#shardOfBytes(resource); // rare: hash the real UTF-8 bytes
+      hash = Math.imul(hash ^ code, 0x01000193) >>> 0;
     }
+    return hash % this.shards;
+  }
+
+  #shardOfBytes(resource: string): number {
+    let hash = 0x811c9dc5;
+    for (const byte of Buffer.from(resource, 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
     return hash % this.shards;
   }
 

@@ -84,20 +84,26 @@ export class RedisBackend implements LockBackend {
    * stalls leaves only its own shards' items unknown.
    */
   async extend(items: readonly ExtendItem[], options: { readonly timeoutMs: number }): Promise<ExtendOutcome> {
-    const batches = new Map<number, number[]>();
+    // One call per (shard, TTL) group and at most EXTEND_CHUNK leases; normally every lease has the same TTL.
+    const groups = new Map<string, { shard: number; ttlMs: number; indexes: number[] }>();
     items.forEach((item, index) => {
       const shard = this.keys.shardOf(item.resource);
-      const batch = batches.get(shard) ?? [];
-      batch.push(index);
-      batches.set(shard, batch);
+      const id = `${shard}:${item.ttlMs}`;
+      let group = groups.get(id);
+      if (!group) groups.set(id, (group = { shard, ttlMs: item.ttlMs, indexes: [] }));
+      group.indexes.push(index);
     });
     const calls: { indexes: number[]; args: (string | number)[] }[] = [];
-    for (const [shard, indexes] of batches) {
+    for (const { shard, ttlMs, indexes } of groups.values()) {
+      const lockPrefix = this.keys.lockPrefix(shard);
+      const prefixBytes = Buffer.byteLength(lockPrefix, 'utf8');
       for (let start = 0; start < indexes.length; start += EXTEND_CHUNK) {
         const chunk = indexes.slice(start, start + EXTEND_CHUNK);
-        const keys = [this.keys.heldKey(shard), ...chunk.map((i) => this.keys.lockKey(items[i]!.resource, shard))];
-        const args = chunk.flatMap((i) => [items[i]!.resource, items[i]!.token, items[i]!.ttlMs]);
-        calls.push({ indexes: chunk, args: [keys.length, ...keys, ...args] });
+        const args: (string | number)[] = [chunk.length + 1, this.keys.heldKey(shard)];
+        for (const i of chunk) args.push(lockPrefix + items[i]!.resource);
+        args.push(ttlMs, prefixBytes);
+        for (const i of chunk) args.push(items[i]!.token);
+        calls.push({ indexes: chunk, args });
       }
     }
     const replies = await this.#many('extend', calls.map((c) => c.args), options.timeoutMs);
