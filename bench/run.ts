@@ -1,0 +1,130 @@
+// npm run bench: leasehold against the raw floor and its peers, side by side, on private redis-server processes
+// (free loopback ports, never 6379), then writes BENCHMARKS.md. Set BENCH_QUICK=1 for a short smoke run.
+import { writeFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { RedisServer } from '../test/harness/redis-server.js';
+import { CONTENDER_IDS, PEER_IDS, createContender, type Contender } from './contenders.js';
+import { loadNow, machineInfo } from './machine.js';
+import { pingRoundTripUs } from './redis-stats.js';
+import { renderReport, type BenchConfig } from './report.js';
+import { evaluateTargets, type Results } from './targets.js';
+import { runContended } from './workloads/contended.js';
+import { runMemory } from './workloads/memory.js';
+import { runRenewal } from './workloads/renewal.js';
+import { runUncontended, type UncontendedResult } from './workloads/uncontended.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const OUTPUT = new URL('../BENCHMARKS.md', import.meta.url);
+
+const CONFIG: BenchConfig = QUICK
+  ? {
+      uncontended: { concurrencies: [1, 64], durationMs: 300, sliceMs: 100, warmupMs: 200, repeats: 1, resourcesPerWorker: 1024 },
+      contended: { workers: 16, durationMs: 1000, warmupMs: 200, holdMs: 1, repeats: 1 },
+      renewal: { leases: 10_000, repeats: 1 },
+      memory: { leases: 10_000 },
+    }
+  : {
+      uncontended: { concurrencies: [1, 64], durationMs: 1200, sliceMs: 200, warmupMs: 500, repeats: 5, resourcesPerWorker: 1024 },
+      contended: { workers: 16, durationMs: 5000, warmupMs: 1000, holdMs: 1, repeats: 3 },
+      renewal: { leases: 10_000, repeats: 5 },
+      memory: { leases: 10_000 },
+    };
+
+const log = (line: string): void => console.log(line);
+
+/** Every server this run started, stopped at the end whatever happens. */
+const servers = new Set<RedisServer>();
+
+async function startServer(): Promise<RedisServer> {
+  const server = await RedisServer.start();
+  servers.add(server);
+  return server;
+}
+
+async function stopServer(server: RedisServer): Promise<void> {
+  await server.stop();
+  servers.delete(server);
+}
+
+/** A client for the benchmark: the test harness's client (1 s connect timeout, one retry per request, errors logged nowhere). */
+function clientOf(server: RedisServer): Redis {
+  return server.client();
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const machine = machineInfo();
+  log(`leasehold bench${QUICK ? ' (QUICK)' : ''}: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, redis-server ${machine.redisServer}`);
+
+  // Workloads 1 and 2: one server, every contender on its own client and key prefix.
+  const server = await startServer();
+  log(`main server on ${server.url}`);
+  const clients: Redis[] = [];
+  const contenders: Contender[] = [];
+  const stats = clientOf(server);
+  let uncontended: UncontendedResult[];
+  let contended: Results['contended'];
+  const pingUs: number[] = [];
+  try {
+    pingUs.push(await pingRoundTripUs(stats));
+    log(`PING round trip (median): ${pingUs[0]!.toFixed(1)} µs`);
+    for (const id of CONTENDER_IDS) {
+      const client = clientOf(server);
+      clients.push(client);
+      contenders.push(await createContender(id, client, `bench-${id}`));
+    }
+    uncontended = [];
+    for (const concurrency of CONFIG.uncontended.concurrencies) {
+      log(`workload 1: uncontended acquire+release, concurrency ${concurrency}`);
+      uncontended.push(await runUncontended(contenders, { ...CONFIG.uncontended, concurrency, stats, log }));
+    }
+    log(`workload 2: ${CONFIG.contended.workers} workers contending for one resource`);
+    contended = await runContended(contenders, { ...CONFIG.contended, log });
+    pingUs.push(await pingRoundTripUs(stats));
+    log(`PING round trip (median): ${pingUs[1]!.toFixed(1)} µs`);
+  } finally {
+    await Promise.allSettled(contenders.map((c) => c.close()));
+    for (const client of clients) client.disconnect();
+    stats.disconnect();
+    await stopServer(server);
+  }
+
+  // Workload 3: a private server used only for renewals.
+  log(`workload 3: renewing ${CONFIG.renewal.leases} held leases`);
+  const renewalServer = await startServer();
+  let renewal: Results['renewal'];
+  try {
+    renewal = await runRenewal(PEER_IDS, { ...CONFIG.renewal, acquireConcurrency: 64, client: () => clientOf(renewalServer), log });
+  } finally {
+    await stopServer(renewalServer);
+  }
+
+  // Workload 4: a fresh server per contender.
+  log(`workload 4: Redis memory per held lease (${CONFIG.memory.leases} leases)`);
+  const memory = await runMemory(CONTENDER_IDS, {
+    ...CONFIG.memory,
+    acquireConcurrency: 64,
+    freshServer: async () => {
+      const server = await startServer();
+      return { client: () => clientOf(server), stop: () => stopServer(server) };
+    },
+    log,
+  });
+
+  const results: Results = { uncontended, contended, renewal, memory };
+  const targets = evaluateTargets(results);
+  const report = renderReport({ machine, loadAtEnd: loadNow(), pingUs, elapsedS: (performance.now() - started) / 1000, config: CONFIG, results, targets });
+  writeFileSync(OUTPUT, report);
+  log('');
+  for (const target of targets) log(`${target.met ? 'met    ' : 'NOT MET'}  ${target.name}: ${target.measured} (goal ${target.goal})`);
+  log(`wrote ${OUTPUT.pathname}`);
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(error);
+  process.exitCode = 1;
+} finally {
+  await Promise.allSettled([...servers].map((server) => server.stop()));
+}
