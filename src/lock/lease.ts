@@ -186,6 +186,7 @@ export const leaseState = {
     own.renewedFrom = sentAt;
     own.ttlMs = ttlMs;
     own.deadline = deadline;
+    if (lease.listenerCount('extended') === 0) return; // a big heartbeat renews thousands: skip the payload
     emitGuarded(own.control.listenerFailed, () => lease.emit('extended', { validUntil: lease.validUntil, ttlMs }));
   },
 

@@ -81,6 +81,9 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   readonly #watch: DeadlineTimer;
   readonly #control: LeaseControl;
   #lastBeatError: unknown = undefined;
+  /** Tokens are this manager's random prefix plus a counter: unique per acquisition, and cheap to make. */
+  readonly #tokenPrefix = randomBytes(9).toString('base64url');
+  #tokenCount = 0;
   #closing: Promise<void> | null = null;
 
   constructor(options: LockManagerOptions) {
@@ -179,7 +182,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
 
   async #attempt(resource: string, owner: string, purpose: string, signal: AbortSignal | undefined): Promise<Lease | (AcquireOutcome & { acquired: false })> {
     const { ttlMs, driftFactor } = this.options;
-    const token = randomBytes(12).toString('base64url');
+    const token = this.#tokenPrefix + (this.#tokenCount++).toString(36);
     const sentAt = monotonicNow();
     let outcome: AcquireOutcome;
     try {

@@ -11,29 +11,30 @@
 -- ARGV[6]  minimum fence (decimal string, '0' for none): a quorum writes back the highest fence it saw
 --
 -- Reply, granted: {1, fence, acquiredAtMs, previousRecord or false}
---   previousRecord is the record of a holder whose lease expired without being released (an orphan).
+--   previousRecord is the record of a holder whose lease expired without being released (an orphan): the
+--   resource was still in `held` (ZADD reports it as an update, not an addition).
 -- Reply, refused: {0, holderRecord or false, pttl of the holder's lease}
 --
 -- fence = max(last + 1, server time in us, minimum): it keeps growing even when Redis lost the last fence
 -- (restart without persistence, failover that lost writes), as long as the server clock does not step back.
 
 local resource = ARGV[1]
-if redis.call('EXISTS', KEYS[1]) == 1 then
+local ttl = tonumber(ARGV[3])
+if not redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ttl) then
   return {0, redis.call('HGET', KEYS[2], resource), redis.call('PTTL', KEYS[1])}
 end
 
 local now_us, now_ms = server_now()
-local ttl = tonumber(ARGV[3])
 local record = redis.call('HGET', KEYS[2], resource)
 local last = 0
-local previous = false
 if record then
   last = tonumber(string.match(record, '^%d+')) or 0
-  if redis.call('ZSCORE', KEYS[3], resource) then previous = record end
+end
+local previous = false
+if redis.call('ZADD', KEYS[3], now_ms + ttl, resource) == 0 and record then
+  previous = record
 end
 
 local fence = decimal(math.max(last + 1, now_us, tonumber(ARGV[6])))
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
-redis.call('ZADD', KEYS[3], now_ms + ttl, resource)
 redis.call('HSET', KEYS[2], resource, fence .. '\t' .. now_ms .. '\t' .. #ARGV[4] .. '\t' .. ARGV[4] .. ARGV[5])
 return {1, fence, now_ms, previous}
