@@ -5,40 +5,15 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockManager, RedisBackend, type HeartbeatReport, type KeySpace } from '../../src/index.js';
+import { eventually } from '../support/wait.js';
 import { RedisServer } from '../harness/redis-server.js';
+import { resourcesCoveringShards } from '../support/shards.js';
 
 const TTL_MS = 1_500;
 /** Beats counted per measurement window. */
 const BEATS = 4;
 /** Windows tried before giving up when the machine is too busy to keep the window boundaries between beats. */
 const WINDOW_ATTEMPTS = 5;
-
-/** Resolves with the next value `subscribe` delivers, or rejects after `ms`. */
-function eventually<T>(subscribe: (resolve: (value: T) => void) => void, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    subscribe((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
-
-/** `count` resource names that cover every shard of `keys` (when count allows), then fill up in order. */
-function resourcesCoveringShards(keys: KeySpace, count: number): string[] {
-  const chosen: string[] = [];
-  const covered = new Set<number>();
-  for (let i = 0; chosen.length < Math.min(count, keys.shards) && i < 100_000; i++) {
-    const resource = `node-${i}`;
-    if (covered.has(keys.shardOf(resource))) continue;
-    covered.add(keys.shardOf(resource));
-    chosen.push(resource);
-  }
-  for (let i = 0; chosen.length < count; i++) {
-    if (!chosen.includes(`node-${i}`)) chosen.push(`node-${i}`);
-  }
-  return chosen;
-}
 
 /** Parses `INFO` text into field -> value, commandstats lines included (`cmdstat_evalsha` -> `calls=3,...`). */
 function parseInfo(text: string): Map<string, string> {

@@ -3,40 +3,14 @@
 // and an orphan left before the failover is still found after it. A private cluster, since the test breaks it.
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LockManager, RedisBackend, type HeartbeatReport, type KeySpace, type Lease, type LeaseLostError } from '../../src/index.js';
+import { LockManager, RedisBackend, type HeartbeatReport, type Lease, type LeaseLostError } from '../../src/index.js';
 import { startCluster, type RedisClusterHandle } from '../harness/redis-cluster.js';
 import type { RedisServer } from '../harness/redis-server.js';
+import { eventually, sleep } from '../support/wait.js';
+import { resourcesCoveringShards } from '../support/shards.js';
 
 const TTL_MS = 2_000;
 const LEASES = 64;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Resolves with the first value `subscribe` delivers, or rejects after `ms`. */
-function eventually<T>(subscribe: (resolve: (value: T) => void) => void, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    subscribe((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
-
-/** `count` resource names that cover every shard of `keys` (when count allows), then fill up in order. */
-function resourcesCoveringShards(keys: KeySpace, count: number): string[] {
-  const chosen: string[] = [];
-  const covered = new Set<number>();
-  for (let i = 0; chosen.length < Math.min(count, keys.shards) && i < 100_000; i++) {
-    const shard = keys.shardOf(`node-${i}`);
-    if (covered.has(shard)) continue;
-    covered.add(shard);
-    chosen.push(`node-${i}`);
-  }
-  for (let i = 0; chosen.length < count; i++) {
-    if (!chosen.includes(`node-${i}`)) chosen.push(`node-${i}`);
-  }
-  return chosen;
-}
 
 describe('CLUSTER FAILOVER of a master serving leases (private 3+3 cluster)', () => {
   let cluster: RedisClusterHandle;

@@ -3,24 +3,12 @@ import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseLostError, LeaseReleasedError, LockHeldError, LockManager, ManagerClosedError, RedisBackend } from '../../src/index.js';
 import { clusterClient, standaloneClient, uniquePrefix } from '../harness/env.js';
+import { eventually, sleep } from '../support/wait.js';
 
 const topologies: [string, () => Redis | Cluster][] = [
   ['standalone', standaloneClient],
   ['cluster', clusterClient],
 ];
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Resolves when `emitter` emits `event`, or rejects after `ms`. */
-function eventually<T>(subscribe: (resolve: (value: T) => void) => void, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    subscribe((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
 
 describe.each(topologies)('lock contract on %s', (_name, connect) => {
   let redis: Redis | Cluster;

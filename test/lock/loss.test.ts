@@ -4,8 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LeaseLostError, LockManager, RedisBackend, type Lease } from '../../src/index.js';
 import { RedisServer } from '../harness/redis-server.js';
+import { sleep, waitFor } from '../support/wait.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Generous slack for a busy 2-core machine; the assertion is about the order of magnitude, not the millisecond. */
 const SLACK_MS = 250;
 
@@ -38,14 +38,6 @@ function track(lease: Lease) {
     seen.losses.push(error);
   });
   return seen;
-}
-
-async function waitFor(condition: () => boolean, ms: number): Promise<void> {
-  const until = performance.now() + ms;
-  while (!condition()) {
-    if (performance.now() > until) throw new Error(`condition not met within ${ms} ms`);
-    await sleep(10);
-  }
 }
 
 describe('loss is loud', () => {
