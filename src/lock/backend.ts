@@ -9,8 +9,6 @@ export interface AcquireRequest {
   /** Empty string when none was given. */
   readonly purpose: string;
   readonly ttlMs: number;
-  /** The caller will wait for the resource if it is held: register it so the release wakes it. Default false. */
-  readonly waiting?: boolean;
 }
 
 /** A backend's answer to an acquisition. */
@@ -89,11 +87,4 @@ export interface LockBackend {
   inspect(resource: string): Promise<ResourceState>;
   /** Lists leases that expired without being released, at most `limit`. */
   orphans(limit: number): Promise<OrphanRecord[]>;
-  /**
-   * Optional: calls `listener` when `resource` is released (best effort: waiters still poll). Returns the
-   * function that stops it.
-   */
-  onReleased?(resource: string, listener: () => void): () => void;
-  /** Optional: frees what the backend made itself (never the client it was given). */
-  close?(): Promise<void>;
 }

@@ -155,7 +155,6 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       this.#heartbeat.stop();
       this.#watch.clear();
       await Promise.allSettled([...this.#held].map((lease) => lease.release()));
-      await this.#backend.close?.().catch((error: unknown) => this.#report(error));
     })();
     return this.#closing;
   }
@@ -169,33 +168,25 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     const signal = checkSignal('acquire option signal', given.signal);
 
     const started = monotonicNow();
-    let wake: (() => void) | undefined;
-    let unsubscribe: (() => void) | undefined;
-    try {
-      for (;;) {
-        signal?.throwIfAborted();
-        if (this.#closing) throw new ManagerClosedError();
-        const outcome = await this.#attempt(resource, owner, purpose, waitMs > 0, signal);
-        if (outcome instanceof Lease) return outcome;
-        const waitedMs = monotonicNow() - started;
-        if (waitedMs >= waitMs) return { ...outcome, waitedMs };
-        // Held: wait for its release to be published, or poll after a jittered delay, whichever comes first.
-        unsubscribe ??= this.#backend.onReleased?.(resource, () => wake?.());
-        const jittered = this.options.retryDelayMs * (0.5 + Math.random());
-        await sleep(Math.min(jittered, waitMs - waitedMs), signal, (resolve) => (wake = resolve));
-      }
-    } finally {
-      unsubscribe?.();
+    for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
+      if (this.#closing) throw new ManagerClosedError();
+      const outcome = await this.#attempt(resource, owner, purpose, signal);
+      if (outcome instanceof Lease) return outcome;
+      const waitedMs = monotonicNow() - started;
+      if (waitedMs >= waitMs) return { ...outcome, waitedMs };
+      const jittered = this.options.retryDelayMs * (0.5 + Math.random());
+      await sleep(Math.min(jittered, waitMs - waitedMs), signal);
     }
   }
 
-  async #attempt(resource: string, owner: string, purpose: string, waiting: boolean, signal: AbortSignal | undefined): Promise<Lease | (AcquireOutcome & { acquired: false })> {
+  async #attempt(resource: string, owner: string, purpose: string, signal: AbortSignal | undefined): Promise<Lease | (AcquireOutcome & { acquired: false })> {
     const { ttlMs, driftFactor } = this.options;
     const token = this.#tokenPrefix + (this.#tokenCount++).toString(36);
     const sentAt = monotonicNow();
     let outcome: AcquireOutcome;
     try {
-      outcome = await this.#backend.acquire({ resource, token, owner, purpose, ttlMs, waiting });
+      outcome = await this.#backend.acquire({ resource, token, owner, purpose, ttlMs });
     } catch (error) {
       // The grant may have landed before the failure: take it back (only this token's lock can be deleted).
       this.#backend.release(resource, token).catch(() => undefined);
@@ -346,29 +337,18 @@ function asBackendError(error: unknown): Error {
   return new BackendError(`Redis call failed: ${String(error)}`);
 }
 
-/**
- * Waits `ms`, or less when woken through the function handed to `onWake`; rejects with `signal.reason` as soon
- * as the signal aborts.
- */
-function sleep(ms: number, signal: AbortSignal | undefined, onWake: (wake: () => void) => void): Promise<void> {
+/** Waits `ms`, or rejects with `signal.reason` as soon as the signal aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
     const onAbort = (): void => {
-      done();
+      clearTimeout(timer);
       reject(signal?.reason as Error);
     };
     const timer = setTimeout(() => {
-      done();
+      signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
-    onWake(() => {
-      done();
-      resolve();
-    });
   });
 }
 

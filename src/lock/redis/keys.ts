@@ -5,9 +5,8 @@
  * | key                          | type        | holds                                  |
  * |------------------------------|-------------|----------------------------------------|
  * | `<prefix>:{<shard>}:lock:<resource>` | string, PX | the holder's token                  |
- * | `<prefix>:{<shard>}:meta`    | hash        | resource -> last fence and holder     |
+ * | `<prefix>:{<shard>}:meta`    | hash        | resource -> [fence, owner, acquiredAt, purpose] |
  * | `<prefix>:{<shard>}:held`    | sorted set  | resource -> lease deadline (server ms) |
- * | `<prefix>:{<shard>}:waiting` | set         | resources someone waits for            |
  */
 export class KeySpace {
   /** @param prefix - prefix of every key; @param shards - how many shards resources are spread over. */
@@ -58,8 +57,9 @@ export class KeySpace {
     return `${this.shardPrefix(shard)}:held`;
   }
 
-  /** A shard's set of resources someone waits for (their release is published). */
-  waitingKey(shard: number): string {
-    return `${this.shardPrefix(shard)}:waiting`;
+  /** The three keys the per-resource scripts take: lock, meta, held. */
+  resourceKeys(resource: string): [string, string, string] {
+    const shard = this.shardOf(resource);
+    return [this.lockKey(resource, shard), this.metaKey(shard), this.heldKey(shard)];
   }
 }

@@ -3,7 +3,6 @@ import { BackendError } from '../errors.js';
 import { checkInteger, checkOptions } from '../validate.js';
 import { InvalidNameError, InvalidOptionError } from '../errors.js';
 import { KeySpace } from './keys.js';
-import { ReleaseNotifier } from './release-notifier.js';
 import { decodeRecord } from './records.js';
 import { callScript, defineScripts, type RedisClient } from './scripts.js';
 
@@ -48,7 +47,6 @@ export class RedisBackend implements LockBackend {
   /** The key layout in use. */
   readonly keys: KeySpace;
   readonly #client: RedisClient;
-  readonly #notifier: ReleaseNotifier;
 
   constructor(client: RedisClient, options?: RedisBackendOptions) {
     if (typeof client !== 'object' || client === null || typeof (client as { defineCommand?: unknown }).defineCommand !== 'function') {
@@ -64,16 +62,13 @@ export class RedisBackend implements LockBackend {
     const shards = checkInteger('RedisBackend shards', given.shards ?? REDIS_BACKEND_DEFAULTS.shards, 1, 16384);
     this.keys = new KeySpace(prefix, shards);
     this.#client = client;
-    this.#notifier = new ReleaseNotifier(client, this.keys);
     defineScripts(client);
   }
 
   /** Takes the resource if free or orphaned (one script call); see scripts/acquire-3.lua. */
   async acquire(request: AcquireRequest): Promise<AcquireOutcome> {
-    const { resource, token, ttlMs, owner, purpose, waiting } = request;
-    const shard = this.keys.shardOf(resource);
-    const keys = [this.keys.lockKey(resource, shard), this.keys.metaKey(shard), this.keys.heldKey(shard), this.keys.waitingKey(shard)];
-    const reply = await this.#call('acquire', [...keys, resource, token, ttlMs, owner, purpose, '0', waiting ? '1' : '0']);
+    const { resource, token, ttlMs, owner, purpose } = request;
+    const reply = await this.#call('acquire', [...this.keys.resourceKeys(resource), resource, token, ttlMs, owner, purpose, '0']);
     const [granted, a, b, c] = reply as [number, unknown, unknown, unknown];
     if (granted === 1) {
       const previous = decodeRecord(c).holder;
@@ -130,15 +125,12 @@ export class RedisBackend implements LockBackend {
   /** Compare-and-delete by token; see scripts/release-3.lua. */
   async release(resource: string, token: string): Promise<boolean> {
     const shard = this.keys.shardOf(resource);
-    const keys = [this.keys.lockKey(resource, shard), this.keys.heldKey(shard), this.keys.waitingKey(shard)];
-    return (await this.#call('release', [...keys, resource, token, this.#notifier.channel(shard)])) === 1;
+    return (await this.#call('release', [this.keys.lockKey(resource, shard), this.keys.heldKey(shard), resource, token])) === 1;
   }
 
   /** Reads a resource's lock, record and deadline in one script call. */
   async inspect(resource: string): Promise<ResourceState> {
-    const shard = this.keys.shardOf(resource);
-    const keys = [this.keys.lockKey(resource, shard), this.keys.metaKey(shard), this.keys.heldKey(shard)];
-    const [pttl, record, deadline] = (await this.#call('inspect', [...keys, resource])) as [
+    const [pttl, record, deadline] = (await this.#call('inspect', [...this.keys.resourceKeys(resource), resource])) as [
       number,
       unknown,
       unknown,
@@ -154,19 +146,6 @@ export class RedisBackend implements LockBackend {
       lastHolder: holder,
       orphan: !live && holder && unreleased ? { resource, holder, expiredAt: Number(deadline) } : null,
     };
-  }
-
-  /**
-   * Calls `listener` as soon as `resource` is released after an acquisition attempt registered as waiting
-   * (best effort, through a subscriber connection made on first use). Returns the function that stops it.
-   */
-  onReleased(resource: string, listener: () => void): () => void {
-    return this.#notifier.subscribe(resource, listener);
-  }
-
-  /** Closes the subscriber connection the backend made for waiters, if any; the client given to it stays open. */
-  close(): Promise<void> {
-    return this.#notifier.close();
   }
 
   /** Reads only expired entries of each shard's `held` set (one call per shard, one round trip). */

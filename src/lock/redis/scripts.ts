@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
-import acquireLua from './scripts/acquire-4.lua';
+import acquireLua from './scripts/acquire-3.lua';
 import extendLua from './scripts/extend.lua';
 import inspectLua from './scripts/inspect-3.lua';
 import libLua from './scripts/lib.lua';
 import orphansLua from './scripts/orphans-2.lua';
-import releaseLua from './scripts/release-3.lua';
+import releaseLua from './scripts/release-2.lua';
 
 /** The ioredis clients a backend accepts: standalone/Sentinel (`Redis`) or `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -20,9 +20,9 @@ interface ScriptSpec {
 }
 
 const SPECS = {
-  acquire: { lua: libLua + acquireLua, keys: 4 },
+  acquire: { lua: libLua + acquireLua, keys: 3 },
   extend: { lua: libLua + extendLua, keys: undefined },
-  release: { lua: releaseLua, keys: 3 },
+  release: { lua: releaseLua, keys: 2 },
   inspect: { lua: inspectLua, keys: 3 },
   orphans: { lua: libLua + orphansLua, keys: 2 },
 } as const satisfies Record<string, ScriptSpec>;

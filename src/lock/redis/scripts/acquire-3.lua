@@ -3,14 +3,12 @@
 -- KEYS[1]  lock key of the resource           (string: the holder's token, PX ttl)
 -- KEYS[2]  meta hash of the resource's shard  (resource -> record, see lib.lua)
 -- KEYS[3]  held sorted set of the shard       (resource -> lease deadline, server ms; removed on release)
--- KEYS[4]  waiting set of the shard           (resources someone waits for; see release-3.lua)
 -- ARGV[1]  resource
 -- ARGV[2]  token
 -- ARGV[3]  ttl in ms
 -- ARGV[4]  owner
 -- ARGV[5]  purpose ('' for none)
 -- ARGV[6]  minimum fence (decimal string, '0' for none): a quorum writes back the highest fence it saw
--- ARGV[7]  '1' when the caller will wait for the resource if it is held: it is then registered as a waiter
 --
 -- Reply, granted: {1, fence, acquiredAtMs, previousRecord or false}
 --   previousRecord is the record of a holder whose lease expired without being released (an orphan): the
@@ -23,7 +21,6 @@
 local resource = ARGV[1]
 local ttl = tonumber(ARGV[3])
 if not redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ttl) then
-  if ARGV[7] == '1' then redis.call('SADD', KEYS[4], resource) end
   return {0, redis.call('HGET', KEYS[2], resource), redis.call('PTTL', KEYS[1])}
 end
 
