@@ -177,7 +177,6 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
 /** @internal The manager's view of a lease's mutable state. */
 export const leaseState = {
   deadline: (lease: Lease): number => get(lease).deadline,
-  renewedFrom: (lease: Lease): number => get(lease).renewedFrom,
 
   /** Records a confirmed renewal sent at `sentAt`; ignored when a later-sent renewal already landed. */
   renewed(lease: Lease, sentAt: number, ttlMs: number, deadline: number): void {
