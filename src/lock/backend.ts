@@ -37,13 +37,12 @@ export interface ExtendItem {
   readonly ttlMs: number;
 }
 
-/** The answer to a batched renewal. */
-export interface ExtendOutcome {
-  /** Per item: `true` renewed, `false` its token no longer holds the lock (lost), `null` unknown (no answer). */
-  readonly results: (boolean | null)[];
-  /** Why some items are unknown: one error per failed or timed-out call. */
-  readonly errors: Error[];
-}
+/** The answer of one call of a batched renewal: the items it covered and what happened to them. */
+export type ExtendPart =
+  /** `renewed[k]` is for item `indexes[k]`: `true` renewed, `false` its token no longer holds the lock (lost). */
+  | { readonly indexes: readonly number[]; readonly renewed: readonly boolean[]; readonly error: null }
+  /** The call failed or did not answer in time: its items' fate is unknown. */
+  | { readonly indexes: readonly number[]; readonly renewed: null; readonly error: Error };
 
 /** The state of one resource, as stored by the backend. */
 export interface ResourceState {
@@ -77,10 +76,11 @@ export interface LockBackend {
   /** Atomically takes the resource if it is free (or orphaned), issuing a new fence. */
   acquire(request: AcquireRequest): Promise<AcquireOutcome>;
   /**
-   * Renews many leases at once. Never rejects: a master (or shard) that fails or does not answer within
-   * `timeoutMs` leaves its items `null` and adds its error to `errors`, while the others' results stand.
+   * Renews many leases at once, in as few calls as the backend can. Returns one promise per call, so the caller
+   * applies each master's answer as soon as it arrives: a stalled master never holds back the others. The
+   * promises never reject: a call that fails or does not answer within `timeoutMs` resolves with its error.
    */
-  extend(items: readonly ExtendItem[], options: { readonly timeoutMs: number }): Promise<ExtendOutcome>;
+  extend(items: readonly ExtendItem[], options: { readonly timeoutMs: number }): Promise<ExtendPart>[];
   /** Deletes the lease if `token` still holds it; `true` when it did. Never touches another holder's lease. */
   release(resource: string, token: string): Promise<boolean>;
   /** Reads the state of one resource. */

@@ -178,12 +178,22 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
 export const leaseState = {
   deadline: (lease: Lease): number => get(lease).deadline,
 
+  /**
+   * Records a renewal about to be sent with `ttlMs`: heartbeats keep that TTL from now on, and when it is
+   * shorter than before, the local deadline shrinks to `deadline` at once (Redis may apply it unanswered).
+   */
+  sending(lease: Lease, ttlMs: number, deadline: number): void {
+    const own = get(lease);
+    if (own.state !== 'held') return;
+    own.ttlMs = ttlMs;
+    own.deadline = Math.min(own.deadline, deadline);
+  },
+
   /** Records a confirmed renewal sent at `sentAt`; ignored when a later-sent renewal already landed. */
   renewed(lease: Lease, sentAt: number, ttlMs: number, deadline: number): void {
     const own = get(lease);
     if (own.state !== 'held' || sentAt < own.renewedFrom) return;
     own.renewedFrom = sentAt;
-    own.ttlMs = ttlMs;
     own.deadline = deadline;
     if (lease.listenerCount('extended') === 0) return; // a big heartbeat renews thousands: skip the payload
     emitGuarded(own.control.listenerFailed, () => lease.emit('extended', { validUntil: lease.validUntil, ttlMs }));

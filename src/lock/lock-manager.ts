@@ -3,7 +3,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { AcquireOutcome, LockBackend, OrphanRecord, ResourceState } from './backend.js';
 import { monotonicNow } from './clock.js';
 import { emitGuarded } from './emit.js';
-import { BackendError, LeaseLostError, LockHeldError, ManagerClosedError, type LeaseLostReason } from './errors.js';
+import { LeaseLostError, LockHeldError, ManagerClosedError, type LeaseLostReason } from './errors.js';
 import { Lease, leaseState, type LeaseControl } from './lease.js';
 import { checkHeartbeatFits, driftMs, resolveLockManagerOptions, type LockManagerOptions, type ResolvedLockManagerOptions } from './options.js';
 import { DeadlineTimer, Repeater } from './timers.js';
@@ -227,41 +227,60 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       if (this.#held.size === 0) this.#heartbeat.stop();
       return undefined;
     }
-    const { renewed, failed } = await this.#renew(due, started);
+    const { renewed, errors } = await this.#renew(due, started);
     lost += due.filter((lease) => lease.state === 'lost').length;
     this.#emit('heartbeat', { leases: due.length, renewed, lost, durationMs: monotonicNow() - started });
-    return failed ? Math.max(1, Math.floor(this.options.heartbeatMs / 4)) : undefined;
+    return errors.length > 0 ? Math.max(1, Math.floor(this.options.heartbeatMs / 4)) : undefined;
   }
 
   /**
-   * Sends one batched renewal of `leases` (sent at `sentAt`), waiting for answers only as long as one of them can
-   * still be renewed in time; applies what Redis confirmed and reports lost what it did not. Leases whose master
-   * did not answer keep their deadlines (the deadline timer reports them lost unless a later beat succeeds).
+   * Sends one batched renewal of `leases` at `sentAt` and applies each master's answer as it arrives: renewed,
+   * lost (token gone, or confirmed after the deadline), or unknown (no answer: the deadline stands and the
+   * deadline timer reports the lease lost unless a later renewal lands). Before sending, a renewal that shortens
+   * a lease's TTL shortens its local deadline too: Redis may apply it even if its answer never comes.
+   * Waits for answers only as long as one of the leases can still be renewed in time.
    */
-  async #renew(leases: readonly Lease[], sentAt: number, ttlOverride?: number): Promise<{ renewed: number; failed: boolean }> {
-    const items = leases.map((lease) => ({ resource: lease.resource, token: lease.token, ttlMs: ttlOverride ?? lease.ttlMs }));
+  async #renew(leases: readonly Lease[], sentAt: number, ttlOverride?: number): Promise<{ renewed: number; errors: Error[] }> {
+    const { driftFactor } = this.options;
+    const items = leases.map((lease) => {
+      const ttlMs = ttlOverride ?? lease.ttlMs;
+      leaseState.sending(lease, ttlMs, sentAt + ttlMs - driftMs(ttlMs, driftFactor));
+      return { resource: lease.resource, token: lease.token, ttlMs };
+    });
+    this.#armWatch(); // a shortened deadline must be watched from now on
     let latest = 0;
     for (const lease of leases) latest = Math.max(latest, leaseState.deadline(lease));
-    const { results, errors } = await this.#backend.extend(items, { timeoutMs: Math.max(1, Math.ceil(latest - sentAt)) });
-    this.#lastBeatError = errors[0];
-    for (const error of errors) this.#report(error);
-    const answeredAt = monotonicNow();
     let renewed = 0;
-    leases.forEach((lease, i) => {
-      const result = results[i];
-      if (lease.state !== 'held' || result === null) return; // released or lost meanwhile, or no answer
-      const ttlMs = items[i]!.ttlMs;
-      if (!result) {
-        this.#lose(lease, 'token-mismatch');
-      } else if (answeredAt >= leaseState.deadline(lease)) {
-        this.#lose(lease, 'deadline'); // confirmed too late: the holder already stopped believing
-      } else {
-        leaseState.renewed(lease, sentAt, ttlMs, sentAt + ttlMs - driftMs(ttlMs, this.options.driftFactor));
-        renewed++;
-      }
-    });
-    this.#armWatch();
-    return { renewed, failed: errors.length > 0 };
+    const errors: Error[] = [];
+    const parts = this.#backend.extend(items, { timeoutMs: Math.max(1, Math.ceil(latest - sentAt)) });
+    await Promise.all(
+      parts.map(async (answer) => {
+        const part = await answer;
+        if (part.error) {
+          errors.push(part.error);
+          this.#report(part.error);
+          return;
+        }
+        const answeredAt = monotonicNow();
+        part.indexes.forEach((i, k) => {
+          const lease = leases[i]!;
+          if (lease.state !== 'held') return; // released or lost meanwhile: the answer means nothing now
+          const ttlMs = items[i]!.ttlMs;
+          if (!part.renewed[k]) {
+            this.#lose(lease, 'token-mismatch');
+          } else if (answeredAt >= leaseState.deadline(lease)) {
+            this.#lose(lease, 'deadline'); // confirmed too late: the holder already stopped believing
+          } else {
+            leaseState.renewed(lease, sentAt, ttlMs, sentAt + ttlMs - driftMs(ttlMs, driftFactor));
+            renewed++;
+          }
+        });
+        this.#armWatch();
+      }),
+    );
+    this.#lastBeatError = errors[0];
+    this.#expireDue(); // what is past its deadline now is lost now, not at the timer's next tick
+    return { renewed, errors };
   }
 
   async #extendOne(lease: Lease, ttlMs: number): Promise<void> {
@@ -270,8 +289,9 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     const sentAt = monotonicNow();
     if (sentAt >= leaseState.deadline(lease)) {
       this.#lose(lease, 'deadline');
-    } else if ((await this.#renew([lease], sentAt, ttlMs)).failed && lease.state === 'held') {
-      throw asBackendError(this.#lastBeatError);
+    } else {
+      const { errors } = await this.#renew([lease], sentAt, ttlMs);
+      if (errors[0] && lease.state === 'held') throw errors[0];
     }
     const lostWith: unknown = lease.state === 'lost' ? lease.signal.reason : null;
     if (lostWith instanceof LeaseLostError) throw lostWith;
@@ -330,11 +350,6 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     }
     process.emitWarning(error instanceof Error ? error : new Error(String(error)), { code: 'LEASEHOLD_BACKGROUND_ERROR' });
   }
-}
-
-function asBackendError(error: unknown): Error {
-  if (error instanceof Error) return error;
-  return new BackendError(`Redis call failed: ${String(error)}`);
 }
 
 /** Waits `ms`, or rejects with `signal.reason` as soon as the signal aborts. */

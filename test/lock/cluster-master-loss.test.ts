@@ -12,7 +12,32 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-describe('a Cluster master killed (private 3+3 cluster)', () => {
+describe('a Cluster master stalled or killed (private 3+3 cluster)', () => {
+  it('a master stalled (CLIENT PAUSE) past the TTL loses only its own leases: the others are renewed meanwhile', async () => {
+    const redis = cluster.client();
+    const backend = new RedisBackend(redis, { prefix: 'master-stall' });
+    const locks = new LockManager({ backend, ttlMs: 1_500, heartbeatMs: 400 });
+    locks.on('error', () => undefined); // the stalled master's calls time out; expected
+    try {
+      const leases = await Promise.all(Array.from({ length: 48 }, (_, i) => locks.acquire(`node-${i}`, { owner: 'a' })));
+      const portOf = new Map<string, number>();
+      for (const lease of leases) {
+        const slot = Number(await redis.cluster('KEYSLOT', backend.keys.lockKey(lease.resource)));
+        portOf.set(lease.resource, Number(redis.slots[slot]![0]!.split(':')[1]));
+      }
+      const victim = cluster.nodes.find((n) => n.port === portOf.get('node-0'))!;
+      await victim.clientPause(2_000); // longer than the TTL: its leases must be reported lost
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      for (const lease of leases) {
+        const expected = portOf.get(lease.resource) === victim.port ? 'lost' : 'held';
+        expect(lease.state, `${lease.resource} on :${portOf.get(lease.resource)} (stalled :${victim.port})`).toBe(expected);
+      }
+    } finally {
+      await locks.close().catch(() => undefined);
+      redis.disconnect();
+    }
+  });
+
   it('loses only the leases that master served, loudly; the others stay held', async () => {
     const redis = cluster.client();
     const backend = new RedisBackend(redis, { prefix: 'master-loss' });

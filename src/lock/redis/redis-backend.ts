@@ -1,4 +1,4 @@
-import type { AcquireOutcome, AcquireRequest, ExtendItem, ExtendOutcome, LockBackend, OrphanRecord, ResourceState } from '../backend.js';
+import type { AcquireOutcome, AcquireRequest, ExtendItem, ExtendPart, LockBackend, OrphanRecord, ResourceState } from '../backend.js';
 import { BackendError } from '../errors.js';
 import { checkInteger, checkOptions } from '../validate.js';
 import { InvalidNameError, InvalidOptionError } from '../errors.js';
@@ -83,7 +83,7 @@ export class RedisBackend implements LockBackend {
    * pipeline on a standalone client; on a Cluster each master gets its calls at once). A master that fails or
    * stalls leaves only its own shards' items unknown.
    */
-  async extend(items: readonly ExtendItem[], options: { readonly timeoutMs: number }): Promise<ExtendOutcome> {
+  extend(items: readonly ExtendItem[], options: { readonly timeoutMs: number }): Promise<ExtendPart>[] {
     // One call per (shard, TTL) group and at most EXTEND_CHUNK leases; normally every lease has the same TTL.
     const groups = new Map<string, { shard: number; ttlMs: number; indexes: number[] }>();
     items.forEach((item, index) => {
@@ -106,20 +106,13 @@ export class RedisBackend implements LockBackend {
         calls.push({ indexes: chunk, args });
       }
     }
-    const replies = await this.#many('extend', calls.map((c) => c.args), options.timeoutMs);
-    const results = new Array<boolean | null>(items.length).fill(null);
-    const errors: Error[] = [];
-    calls.forEach((call, n) => {
-      const reply = replies[n]!;
-      if (reply instanceof Error) {
-        if (!errors.includes(reply)) errors.push(reply);
-        return;
-      }
-      call.indexes.forEach((itemIndex, k) => {
-        results[itemIndex] = (reply as number[])[k] === 1;
-      });
-    });
-    return { results, errors };
+    return this.#many('extend', calls.map((c) => c.args), options.timeoutMs).map((reply, n) =>
+      reply.then((value): ExtendPart => {
+        const { indexes } = calls[n]!;
+        if (value instanceof BackendError) return { indexes, renewed: null, error: value };
+        return { indexes, renewed: (value as number[]).map((answer) => answer === 1), error: null };
+      }),
+    );
   }
 
   /** Compare-and-delete by token; see scripts/release-3.lua. */
@@ -151,11 +144,11 @@ export class RedisBackend implements LockBackend {
   /** Reads only expired entries of each shard's `held` set (one call per shard, one round trip). */
   async orphans(limit: number): Promise<OrphanRecord[]> {
     checkInteger('orphans limit', limit, 1, 100_000);
-    const replies = await this.#many(
+    const replies = await Promise.all(this.#many(
       'orphans',
       Array.from({ length: this.keys.shards }, (_, shard) => [this.keys.heldKey(shard), this.keys.metaKey(shard), this.keys.lockPrefix(shard), limit]),
       ORPHANS_TIMEOUT_MS,
-    );
+    ));
     const failed = replies.find((reply) => reply instanceof BackendError);
     if (failed) throw failed;
     const found: OrphanRecord[] = [];
@@ -179,19 +172,24 @@ export class RedisBackend implements LockBackend {
 
   /**
    * Runs many calls of one script in one round trip: one pipeline on a standalone client; on a Cluster, all
-   * calls at once (ioredis sends each master its own, concurrently). Resolves to one reply per call, or a
-   * {@link BackendError} where that call failed or did not answer within `timeoutMs`.
+   * calls at once (ioredis sends each master its own, concurrently). One promise per call, resolving to its
+   * reply or to a {@link BackendError} where it failed or did not answer within `timeoutMs`; never rejecting.
    */
-  async #many(name: 'extend' | 'orphans', argLists: (string | number)[][], timeoutMs: number): Promise<unknown[]> {
+  #many(name: 'extend' | 'orphans', argLists: (string | number)[][], timeoutMs: number): Promise<unknown>[] {
     if (argLists.length === 0) return [];
     if (this.#client.isCluster) {
-      return Promise.all(argLists.map((args) => settle(callScript(this.#client, name, args), timeoutMs)));
+      return argLists.map((args) => settle(callScript(this.#client, name, args), timeoutMs));
     }
     const pipeline = this.#client.pipeline();
     for (const args of argLists) void callScript(pipeline, name, args);
-    const whole = await settle(pipeline.exec(), timeoutMs);
-    if (whole instanceof BackendError) return argLists.map(() => whole);
-    return (whole as [Error | null, unknown][] | null ?? []).map(([error, value]) => (error ? wrap(error) : value));
+    const whole = settle(pipeline.exec(), timeoutMs);
+    return argLists.map((_, n) =>
+      whole.then((replies) => {
+        if (replies instanceof BackendError) return replies;
+        const [error, value] = (replies as [Error | null, unknown][] | null)?.[n] ?? [new Error('no reply'), null];
+        return error ? wrap(error) : value;
+      }),
+    );
   }
 }
 
