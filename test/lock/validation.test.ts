@@ -101,6 +101,33 @@ describe('RedisBackend options', () => {
   });
 });
 
+describe('RedisBackend methods (public, so checked too)', () => {
+  const good = { resource: 'r', token: 't', owner: 'o', purpose: '', ttlMs: 1_000 };
+
+  it.each([
+    [{ ...good, resource: '' }, InvalidNameError],
+    [{ ...good, token: 5 }, InvalidNameError],
+    [{ ...good, owner: 'x'.repeat(513) }, InvalidNameError],
+    [{ ...good, purpose: null }, InvalidNameError],
+    [{ ...good, ttlMs: 0 }, InvalidTtlError],
+    [{ ...good, ttlMs: Number.NaN }, InvalidTtlError],
+    [null, InvalidOptionError],
+  ])('acquire rejects request %#', async (request, type) => {
+    await expect(backend.acquire(untyped(request))).rejects.toThrow(type);
+  });
+
+  it('release, inspect and extend reject bad names, tokens and TTLs', async () => {
+    await expect(backend.release('', 't')).rejects.toThrow(InvalidNameError);
+    await expect(backend.release('r', untyped(undefined))).rejects.toThrow(InvalidNameError);
+    await expect(backend.inspect(untyped(3))).rejects.toThrow(InvalidNameError);
+    expect(() => backend.extend([{ resource: 'r', token: 't', ttlMs: -5 }], { timeoutMs: 100 })).toThrow(InvalidTtlError);
+    expect(() => backend.extend([{ resource: 'r', token: '', ttlMs: 100 }], { timeoutMs: 100 })).toThrow(InvalidNameError);
+    expect(() => backend.extend(untyped('r'), { timeoutMs: 100 })).toThrow(InvalidOptionError);
+    expect(() => backend.extend([], untyped({}))).toThrow(InvalidTtlError);
+    expect(await backend.inspect('r')).toMatchObject({ holder: null, lastFence: 0 }); // nothing was written
+  });
+});
+
 describe('acquire arguments', () => {
   const big = 'é'.repeat(257); // 514 UTF-8 bytes, 257 characters
 

@@ -1,7 +1,6 @@
 import type { AcquireOutcome, AcquireRequest, ExtendItem, ExtendPart, LockBackend, OrphanRecord, ResourceState } from '../backend.js';
-import { BackendError } from '../errors.js';
-import { checkInteger, checkOptions } from '../validate.js';
-import { InvalidNameError, InvalidOptionError } from '../errors.js';
+import { BackendError, InvalidNameError, InvalidOptionError } from '../errors.js';
+import { checkDuration, checkInteger, checkName, checkOptions } from '../validate.js';
 import { KeySpace } from './keys.js';
 import { decodeRecord } from './records.js';
 import { callScript, defineScripts, type RedisClient } from './scripts.js';
@@ -67,7 +66,15 @@ export class RedisBackend implements LockBackend {
 
   /** Takes the resource if free or orphaned (one script call); see scripts/acquire-3.lua. */
   async acquire(request: AcquireRequest): Promise<AcquireOutcome> {
+    if (typeof request !== 'object' || request === null) {
+      throw new InvalidOptionError('RedisBackend.acquire needs a request object: { resource, token, owner, purpose, ttlMs }.');
+    }
     const { resource, token, ttlMs, owner, purpose } = request;
+    checkName('resource', resource);
+    checkName('token', token);
+    checkName('owner', owner);
+    if (purpose !== '') checkName('purpose (or "" for none)', purpose);
+    checkDuration('ttlMs', ttlMs);
     const reply = await this.#call('acquire', [...this.keys.resourceKeys(resource), resource, token, ttlMs, owner, purpose, '0']);
     const [granted, a, b, c] = reply as [number, unknown, unknown, unknown];
     if (granted === 1) {
@@ -84,6 +91,14 @@ export class RedisBackend implements LockBackend {
    * stalls leaves only its own shards' items unknown.
    */
   extend(items: readonly ExtendItem[], options: { readonly timeoutMs: number }): Promise<ExtendPart>[] {
+    const list: unknown = items;
+    if (!Array.isArray(list)) throw new InvalidOptionError('RedisBackend.extend needs an array of { resource, token, ttlMs }.');
+    checkDuration('extend timeoutMs', options?.timeoutMs);
+    for (const item of items) {
+      checkName('resource', item?.resource);
+      checkName('token', item?.token);
+      checkDuration('ttlMs', item?.ttlMs);
+    }
     // One call per (shard, TTL) group and at most EXTEND_CHUNK leases; normally every lease has the same TTL.
     const groups = new Map<string, { shard: number; ttlMs: number; indexes: number[] }>();
     items.forEach((item, index) => {
@@ -115,14 +130,17 @@ export class RedisBackend implements LockBackend {
     );
   }
 
-  /** Compare-and-delete by token; see scripts/release-3.lua. */
+  /** Compare-and-delete by token; see scripts/release-2.lua. */
   async release(resource: string, token: string): Promise<boolean> {
+    checkName('resource', resource);
+    checkName('token', token);
     const shard = this.keys.shardOf(resource);
     return (await this.#call('release', [this.keys.lockKey(resource, shard), this.keys.heldKey(shard), resource, token])) === 1;
   }
 
   /** Reads a resource's lock, record and deadline in one script call. */
   async inspect(resource: string): Promise<ResourceState> {
+    checkName('resource', resource);
     const [pttl, record, deadline] = (await this.#call('inspect', [...this.keys.resourceKeys(resource), resource])) as [
       number,
       unknown,
