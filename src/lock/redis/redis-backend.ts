@@ -1,6 +1,6 @@
 import type { AcquireOutcome, AcquireRequest, ExtendItem, ExtendPart, LockBackend, OrphanRecord, ResourceState } from '../backend.js';
 import { BackendError, InvalidNameError, InvalidOptionError } from '../errors.js';
-import { checkDuration, checkInteger, checkName, checkOptions } from '../validate.js';
+import { MAX_DURATION_MS, checkDuration, checkInteger, checkName, checkOptions } from '../validate.js';
 import { KeySpace } from './keys.js';
 import { decodeRecord } from './records.js';
 import { callScript, defineScripts, type RedisClient } from './scripts.js';
@@ -94,10 +94,12 @@ export class RedisBackend implements LockBackend {
     const list: unknown = items;
     if (!Array.isArray(list)) throw new InvalidOptionError('RedisBackend.extend needs an array of { resource, token, ttlMs }.');
     checkDuration('extend timeoutMs', options?.timeoutMs);
+    // The heartbeat's hot path: type checks only (a lease's names were fully checked when it was acquired; a
+    // name too long to have been acquired simply matches no lock).
     for (const item of items) {
-      checkName('resource', item?.resource);
-      checkName('token', item?.token);
-      checkDuration('ttlMs', item?.ttlMs);
+      if (typeof item?.resource !== 'string' || item.resource === '') checkName('resource', item?.resource);
+      if (typeof item.token !== 'string' || item.token === '') checkName('token', item.token);
+      if (!Number.isInteger(item.ttlMs) || item.ttlMs < 1 || item.ttlMs > MAX_DURATION_MS) checkDuration('ttlMs', item.ttlMs);
     }
     // One call per (shard, TTL) group and at most EXTEND_CHUNK leases; normally every lease has the same TTL.
     const groups = new Map<string, { shard: number; ttlMs: number; indexes: number[] }>();
