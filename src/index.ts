@@ -4,3 +4,4 @@
  * @packageDocumentation
  */
 export * from './lock/index.js';
+export * from './nodes/index.js';

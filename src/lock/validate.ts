@@ -6,7 +6,8 @@ export const MAX_DURATION_MS = 2_147_483_647;
 /** Largest resource, owner or purpose, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 512;
 
-function show(value: unknown): string {
+/** A short, safe rendering of a bad value for error messages. */
+export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);

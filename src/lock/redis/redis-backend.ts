@@ -3,7 +3,7 @@ import { BackendError, InvalidNameError, InvalidOptionError } from '../errors.js
 import { MAX_DURATION_MS, checkDuration, checkInteger, checkName, checkOptions } from '../validate.js';
 import { KeySpace } from './keys.js';
 import { decodeRecord } from './records.js';
-import { callScript, defineScripts, type RedisClient } from './scripts.js';
+import { lockScripts, type RedisClient } from './scripts.js';
 
 /** Options of {@link RedisBackend}. */
 export interface RedisBackendOptions {
@@ -61,7 +61,7 @@ export class RedisBackend implements LockBackend {
     const shards = checkInteger('RedisBackend shards', given.shards ?? REDIS_BACKEND_DEFAULTS.shards, 1, 16384);
     this.keys = new KeySpace(prefix, shards);
     this.#client = client;
-    defineScripts(client);
+    lockScripts.define(client);
   }
 
   /** Takes the resource if free or orphaned (one script call); see scripts/acquire-3.lua. */
@@ -184,7 +184,7 @@ export class RedisBackend implements LockBackend {
 
   async #call(name: 'acquire' | 'release' | 'inspect', args: (string | number)[]): Promise<unknown> {
     try {
-      return await callScript(this.#client, name, args);
+      return await lockScripts.call(this.#client, name, args);
     } catch (cause) {
       throw wrap(cause);
     }
@@ -198,10 +198,10 @@ export class RedisBackend implements LockBackend {
   #many(name: 'extend' | 'orphans', argLists: (string | number)[][], timeoutMs: number): Promise<unknown>[] {
     if (argLists.length === 0) return [];
     if (this.#client.isCluster) {
-      return argLists.map((args) => settle(callScript(this.#client, name, args), timeoutMs));
+      return argLists.map((args) => settle(lockScripts.call(this.#client, name, args), timeoutMs));
     }
     const pipeline = this.#client.pipeline();
-    for (const args of argLists) void callScript(pipeline, name, args);
+    for (const args of argLists) void lockScripts.call(pipeline, name, args);
     const whole = settle(pipeline.exec(), timeoutMs);
     return argLists.map((_, n) =>
       whole.then((replies) => {

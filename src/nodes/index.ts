@@ -1,0 +1,21 @@
+export {
+  InvalidFenceError,
+  InvalidStateError,
+  NodeExistsError,
+  NodeNotFoundError,
+  StaleFenceError,
+  UnknownStateError,
+} from './errors.js';
+export { MemoryNodeStore } from './memory-store.js';
+export type { NewNode, Node, NodeQuery, Transition } from './node.js';
+export { DEFAULT_FAILURE_POLICY, resolveFailurePolicy, type FailurePolicy, type ResolvedFailurePolicy } from './policy.js';
+export {
+  PROVISION_STATES,
+  ProvisionState,
+  TRANSIENT_STATES,
+  isProvisionState,
+  isTransientState,
+  type ProvisionStateValue,
+} from './states.js';
+export type { NodeStore } from './store.js';
+export { MAX_NODE_ID_BYTES } from './validate.js';
