@@ -58,10 +58,7 @@ export class MemoryNodeStore implements NodeStore {
   }
 }
 
+/** Runs a synchronous step as a promise, so bad input rejects like every other store instead of throwing. */
 function attempt<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  return new Promise((resolve) => resolve(fn()));
 }
