@@ -68,6 +68,22 @@ export interface OrphanRecord {
   readonly expiredAt: number;
 }
 
+/** A live lease as the backend stores it. */
+export interface LeaseRecord {
+  readonly resource: string;
+  /** Its holder. */
+  readonly holder: HolderInfo;
+  /** Milliseconds left on it. */
+  readonly ttlMs: number;
+}
+
+/** The answer to a request to break a lease. */
+export type BreakOutcome =
+  /** The lease was broken: the resource is now an orphan of `holder`, expired at `expiredAt` (server ms). */
+  | { readonly broken: true; readonly holder: HolderInfo; readonly expiredAt: number }
+  /** Nothing was broken: the resource is free (`holder` null or its last holder) or held under another fence. */
+  | { readonly broken: false; readonly holder: HolderInfo | null; readonly ttlMs: number | null };
+
 /**
  * Storage of leases. A backend is a thin adapter over atomic operations; lease policy (heartbeats, deadlines,
  * loss) lives in {@link LockManager}. Implementations: {@link RedisBackend}.
@@ -87,4 +103,11 @@ export interface LockBackend {
   inspect(resource: string): Promise<ResourceState>;
   /** Lists leases that expired without being released, at most `limit`. */
   orphans(limit: number): Promise<OrphanRecord[]>;
+  /** Lists live leases, only `owner`'s when it is given, at most `limit`. Not a snapshot: leases taken or freed meanwhile may be missed. */
+  leases(options: { readonly owner: string | null; readonly limit: number }): Promise<LeaseRecord[]>;
+  /**
+   * Breaks the live lease of `resource` issued with `fence`, making the resource an orphan at once; never breaks
+   * a newer acquisition. The broken holder finds its token gone at its next heartbeat.
+   */
+  breakLease(resource: string, fence: number): Promise<BreakOutcome>;
 }

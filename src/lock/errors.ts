@@ -84,7 +84,9 @@ export type LeaseLostReason =
   /** Redis no longer holds this lease's token: the lock expired, was deleted, or was taken by force. */
   | 'token-mismatch'
   /** The lease could not be confirmed before its local validity deadline (Redis slow or unreachable, event loop blocked). */
-  | 'deadline';
+  | 'deadline'
+  /** The lease was broken on purpose with `breakLease()` (its holder was declared dead, or an operator forced it). */
+  | 'forced';
 
 /** A lease was lost: its holder must stop acting on the resource. Also the reason of the lease's aborted `signal`. */
 export class LeaseLostError extends LeaseholdError {
@@ -102,7 +104,9 @@ export class LeaseLostError extends LeaseholdError {
     const why =
       reason === 'token-mismatch'
         ? 'Redis no longer holds its token (it expired, was deleted or was taken by force)'
-        : 'it could not be renewed before its local validity deadline';
+        : reason === 'forced'
+          ? 'it was broken on purpose with breakLease()'
+          : 'it could not be renewed before its local validity deadline';
     super(`Lease on "${resource}" (fence ${fence}) was lost: ${why}. Stop work on it and acquire it again.`, options);
   }
 }

@@ -1,4 +1,14 @@
-export type { AcquireOutcome, AcquireRequest, ExtendItem, LockBackend, OrphanRecord, ResourceState } from './backend.js';
+export type {
+  AcquireOutcome,
+  AcquireRequest,
+  BreakOutcome,
+  ExtendItem,
+  ExtendPart,
+  LeaseRecord,
+  LockBackend,
+  OrphanRecord,
+  ResourceState,
+} from './backend.js';
 export {
   BackendError,
   InvalidArgumentError,

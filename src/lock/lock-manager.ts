@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
-import type { AcquireOutcome, LockBackend, OrphanRecord, ResourceState } from './backend.js';
+import type { AcquireOutcome, BreakOutcome, LeaseRecord, LockBackend, OrphanRecord, ResourceState } from './backend.js';
 import { monotonicNow } from './clock.js';
 import { emitGuarded } from './emit.js';
 import { LeaseLostError, LockHeldError, ManagerClosedError, type LeaseLostReason } from './errors.js';
@@ -147,6 +147,36 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   async orphans(options?: { readonly limit?: number }): Promise<OrphanRecord[]> {
     const given = checkOptions<{ limit: number }>('orphans options', options, ['limit']);
     return this.#backend.orphans(checkInteger('orphans option limit', given.limit ?? 1000, 1, 100_000));
+  }
+
+  /**
+   * Lists live leases (holder, fence, purpose, time left), only `owner`'s when given, ordered by resource, at most
+   * `limit` (default 10,000). Reads every held lease of the deployment: for operators and restarts, not hot paths.
+   */
+  async leases(options?: { readonly owner?: string; readonly limit?: number }): Promise<LeaseRecord[]> {
+    const given = checkOptions<{ owner: string; limit: number }>('leases options', options, ['owner', 'limit']);
+    return this.#backend.leases({
+      owner: given.owner === undefined ? null : checkName('leases option owner', given.owner),
+      limit: checkInteger('leases option limit', given.limit ?? 10_000, 1, 10_000_000),
+    });
+  }
+
+  /**
+   * Breaks the live lease on `resource` that was issued with `fence`, on purpose: the resource becomes an orphan
+   * at once (the next acquisition gets the broken holder as `previous`), and the holder learns it lost the lease
+   * at its next heartbeat (at once when it is this manager). A newer lease on the resource is never broken.
+   * This is for holders known to be dead and for operators' forced recovery; a live holder's writes are then
+   * rejected by fenced stores as soon as the resource is acquired again.
+   */
+  async breakLease(resource: string, options: { readonly fence: number }): Promise<BreakOutcome> {
+    checkName('resource', resource);
+    const given = checkOptions<{ fence: number }>('breakLease options', options, ['fence']);
+    const fence = checkInteger('breakLease option fence', given.fence, 1, Number.MAX_SAFE_INTEGER);
+    const outcome = await this.#backend.breakLease(resource, fence);
+    if (outcome.broken) {
+      for (const lease of this.#held) if (lease.resource === resource && lease.fence === fence) this.#lose(lease, 'forced');
+    }
+    return outcome;
   }
 
   /** Stops heartbeats and releases every lease this manager holds. Safe to call twice; acquires nothing after. */

@@ -222,6 +222,56 @@ describe.each(topologies)('lock contract on %s', (_name, connect) => {
     await live.release();
   });
 
+  it('lists live leases, all or one owner\'s, with holder, fence, purpose and time left', async () => {
+    const locks = manager(uniquePrefix('leases'), 5_000);
+    const held = await Promise.all(
+      Array.from({ length: 1_100 }, (_, i) => locks.acquire(`n-${String(i).padStart(4, '0')}`, { owner: i % 3 === 0 ? 'c-0' : 'c-1', purpose: `op ${i}` })),
+    );
+    const all = await locks.leases();
+    expect(all.map((l) => l.resource)).toEqual(held.map((l) => l.resource));
+    const mine = await locks.leases({ owner: 'c-0' });
+    expect(mine).toHaveLength(367);
+    for (const record of mine) {
+      const lease = held.find((l) => l.resource === record.resource)!;
+      expect(record).toMatchObject({ holder: { owner: 'c-0', fence: lease.fence, purpose: lease.purpose } });
+      expect(record.ttlMs).toBeGreaterThan(0);
+      expect(record.ttlMs).toBeLessThanOrEqual(5_000);
+    }
+    expect(await locks.leases({ owner: 'c-1', limit: 10 })).toHaveLength(10);
+    await held[0]!.release();
+    expect((await locks.leases({ owner: 'c-0' })).map((l) => l.resource)).not.toContain('n-0000');
+    await expect(locks.leases({ owner: '' })).rejects.toThrow(/owner/);
+    await expect(locks.leases({ limit: 0 })).rejects.toThrow(/limit/);
+    await Promise.all(held.map((l) => l.release()));
+  });
+
+  it('breaks only the named acquisition, leaving an orphan with the broken holder', async () => {
+    const prefix = uniquePrefix('break');
+    const locks = manager(prefix, 5_000);
+    const other = manager(prefix, 5_000);
+    const lease = await other.acquire('node-b', { owner: 'dead-incarnation', purpose: 'deploy' });
+    expect(await locks.breakLease('node-b', { fence: lease.fence + 1 })).toMatchObject({ broken: false, holder: { owner: 'dead-incarnation' } });
+    expect(lease.state).toBe('held');
+    const lost = new Promise<LeaseLostError>((resolve) => lease.once('lost', resolve));
+    const outcome = await locks.breakLease('node-b', { fence: lease.fence });
+    expect(outcome).toMatchObject({ broken: true, holder: { owner: 'dead-incarnation', fence: lease.fence, purpose: 'deploy' } });
+    expect((await locks.orphans()).map((o) => o.resource)).toContain('node-b');
+    // The broken holder (another manager) learns at its next heartbeat: its token is gone.
+    expect((await lost).reason).toBe('token-mismatch');
+    const next = await locks.acquire('node-b', { owner: 'new-incarnation' });
+    expect(next.previous).toMatchObject({ owner: 'dead-incarnation', fence: lease.fence });
+    expect(next.fence).toBeGreaterThan(lease.fence);
+    expect(await locks.breakLease('node-b', { fence: lease.fence })).toMatchObject({ broken: false });
+    expect(next.state).toBe('held');
+    // A lease this manager holds is reported lost at once, with reason 'forced'.
+    const selfLost = new Promise<LeaseLostError>((resolve) => next.once('lost', resolve));
+    expect((await locks.breakLease('node-b', { fence: next.fence })).broken).toBe(true);
+    expect((await selfLost).reason).toBe('forced');
+    expect(next.signal.aborted).toBe(true);
+    await expect(locks.breakLease('node-b', { fence: 0 })).rejects.toThrow(/fence/);
+    await expect(locks.breakLease('never-held', { fence: 5 })).resolves.toMatchObject({ broken: false, holder: null, ttlMs: null });
+  });
+
   it('renews every lease of a manager in one batched beat', async () => {
     const locks = manager(uniquePrefix('batch'), 600);
     const leases = await Promise.all(Array.from({ length: 300 }, (_, i) => locks.acquire(`node-${i}`, { owner: 'a' })));

@@ -1,4 +1,14 @@
-import type { AcquireOutcome, AcquireRequest, ExtendItem, ExtendPart, LockBackend, OrphanRecord, ResourceState } from '../backend.js';
+import type {
+  AcquireOutcome,
+  AcquireRequest,
+  BreakOutcome,
+  ExtendItem,
+  ExtendPart,
+  LeaseRecord,
+  LockBackend,
+  OrphanRecord,
+  ResourceState,
+} from '../backend.js';
 import { BackendError, InvalidNameError, InvalidOptionError } from '../errors.js';
 import { MAX_DURATION_MS, checkDuration, checkInteger, checkName, checkOptions } from '../validate.js';
 import { KeySpace } from './keys.js';
@@ -29,6 +39,9 @@ const OPTION_KEYS = ['prefix', 'shards'] as const;
 
 /** How long listing orphans may take before it fails, in ms. */
 const ORPHANS_TIMEOUT_MS = 30_000;
+
+/** Entries of `held` one leases() script call reads. */
+const LEASES_PAGE = 500;
 
 /** Most leases one heartbeat script renews, so a script never blocks Redis for long. */
 const EXTEND_CHUNK = 1000;
@@ -182,7 +195,49 @@ export class RedisBackend implements LockBackend {
     return found.slice(0, limit);
   }
 
-  async #call(name: 'acquire' | 'release' | 'inspect', args: (string | number)[]): Promise<unknown> {
+  /**
+   * Pages through each shard's `held` set (500 entries per script call, shards in parallel) and returns the live
+   * leases, only `owner`'s when given. Costs O(leases held), so it is meant for operators and restarts, not hot paths.
+   */
+  async leases(options: { readonly owner: string | null; readonly limit: number }): Promise<LeaseRecord[]> {
+    const owner = options?.owner === null ? null : checkName('leases owner', options?.owner);
+    const limit = checkInteger('leases limit', options.limit, 1, 10_000_000);
+    const found: LeaseRecord[] = [];
+    await Promise.all(
+      Array.from({ length: this.keys.shards }, async (_, shard) => {
+        for (let rank = 0; rank >= 0 && found.length < limit; ) {
+          const reply = (await this.#call('leases', [
+            this.keys.heldKey(shard),
+            this.keys.metaKey(shard),
+            this.keys.lockPrefix(shard),
+            owner ?? '',
+            rank,
+            LEASES_PAGE,
+          ])) as [number, ...(string | number)[]];
+          rank = Number(reply[0]);
+          for (let i = 1; i < reply.length; i += 3) {
+            const holder = decodeRecord(reply[i + 1]).holder;
+            if (holder) found.push({ resource: String(reply[i]), holder, ttlMs: Number(reply[i + 2]) });
+          }
+        }
+      }),
+    );
+    found.sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
+    return found.slice(0, limit);
+  }
+
+  /** Breaks the live lease issued with `fence`, leaving an orphan (one script call); see scripts/break-3.lua. */
+  async breakLease(resource: string, fence: number): Promise<BreakOutcome> {
+    checkName('resource', resource);
+    checkInteger('fence', fence, 1, Number.MAX_SAFE_INTEGER);
+    const reply = (await this.#call('break', [...this.keys.resourceKeys(resource), resource, String(fence)])) as [number, unknown, number];
+    const holder = decodeRecord(reply[1]).holder;
+    if (reply[0] === 1 && holder) return { broken: true, holder, expiredAt: Number(reply[2]) };
+    const ttl = Number(reply[2]);
+    return { broken: false, holder, ttlMs: ttl >= 0 ? ttl : null };
+  }
+
+  async #call(name: 'acquire' | 'release' | 'inspect' | 'leases' | 'break', args: (string | number)[]): Promise<unknown> {
     try {
       return await lockScripts.call(this.#client, name, args);
     } catch (cause) {

@@ -1,6 +1,8 @@
 import acquireLua from './scripts/acquire-3.lua';
+import breakLua from './scripts/break-3.lua';
 import extendLua from './scripts/extend.lua';
 import inspectLua from './scripts/inspect-3.lua';
+import leasesLua from './scripts/leases-2.lua';
 import libLua from './scripts/lib.lua';
 import orphansLua from './scripts/orphans-2.lua';
 import releaseLua from './scripts/release-2.lua';
@@ -15,6 +17,8 @@ export const lockScripts = new ScriptSet('lock', {
   release: { lua: releaseLua, keys: 2 },
   inspect: { lua: inspectLua, keys: 3 },
   orphans: { lua: libLua + orphansLua, keys: 2 },
+  leases: { lua: leasesLua, keys: 2 },
+  break: { lua: libLua + breakLua, keys: 3 },
 });
 
 /** The names of the lock backend's scripts. */
