@@ -17,5 +17,6 @@ export {
   isTransientState,
   type ProvisionStateValue,
 } from './states.js';
+export { REDIS_NODE_STORE_DEFAULTS, RedisNodeStore, type RedisNodeStoreOptions } from './redis-store.js';
 export type { NodeStore } from './store.js';
 export { MAX_NODE_ID_BYTES } from './validate.js';
