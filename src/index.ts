@@ -5,3 +5,4 @@
  */
 export * from './lock/index.js';
 export * from './nodes/index.js';
+export * from './conductor/index.js';

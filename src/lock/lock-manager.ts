@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
 import type { AcquireOutcome, BreakOutcome, LeaseRecord, LockBackend, OrphanRecord, ResourceState } from './backend.js';
 import { monotonicNow } from './clock.js';
-import { emitGuarded } from './emit.js';
+import { emitGuarded, reportBackground } from './emit.js';
 import { LeaseLostError, LockHeldError, ManagerClosedError, type LeaseLostReason } from './errors.js';
 import { Lease, leaseState, type LeaseControl } from './lease.js';
 import { checkHeartbeatFits, driftMs, resolveLockManagerOptions, type LockManagerOptions, type ResolvedLockManagerOptions } from './options.js';
-import { DeadlineTimer, Repeater } from './timers.js';
+import { DeadlineTimer, Repeater, sleep } from './timers.js';
 import { checkDuration, checkInteger, checkName, checkOptions, checkSignal } from './validate.js';
 
 /** Options of one acquisition. */
@@ -370,30 +370,6 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
 
   /** Background failures go to `error` listeners, or to a process warning when there are none; never thrown. */
   #report(error: unknown): void {
-    if (this.listenerCount('error') > 0) {
-      try {
-        this.emit('error', error);
-        return;
-      } catch {
-        // an error listener that throws: fall through to the warning
-      }
-    }
-    process.emitWarning(error instanceof Error ? error : new Error(String(error)), { code: 'LEASEHOLD_BACKGROUND_ERROR' });
+    reportBackground(this, error);
   }
 }
-
-/** Waits `ms`, or rejects with `signal.reason` as soon as the signal aborts. */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-

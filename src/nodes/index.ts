@@ -20,3 +20,5 @@ export {
 export { REDIS_NODE_STORE_DEFAULTS, RedisNodeStore, type RedisNodeStoreOptions } from './redis-store.js';
 export type { NodeStore } from './store.js';
 export { MAX_NODE_ID_BYTES } from './validate.js';
+export { failStuckNode, type DeadHolder, type StuckNode, type StuckNodeOutcome } from './fail-stuck-node.js';
+export { nodeIdOf, nodeResource } from './resources.js';

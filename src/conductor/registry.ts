@@ -1,0 +1,38 @@
+/** What a conductor registers about itself when it starts. */
+export interface ConductorRecord {
+  /** The conductor's id (the owner of its leases). */
+  readonly id: string;
+  /** The host it runs on. */
+  readonly hostname: string;
+  /** Its process id on that host. */
+  readonly pid: number;
+  /** The host's boot id (Linux), so a pid from before a reboot is never mistaken for a live process. */
+  readonly bootId: string;
+  /** The service's version, as the conductor was told. */
+  readonly version: string;
+  /** The drivers (hardware types) it can operate. Informational: recovery never needs them. */
+  readonly drivers: readonly string[];
+  /** When it started, epoch ms. */
+  readonly startedAt: number;
+  /** When it stopped gracefully, epoch ms; `null` while running or after a crash. */
+  readonly stoppedAt: number | null;
+  /** The TTL of its liveness lease, ms. */
+  readonly ttlMs: number;
+  /** The fence of its liveness lease: tells this incarnation's lease from another's. */
+  readonly fence: number;
+}
+
+/**
+ * Where conductors register. Liveness itself is a lease (`conductor:<id>`), so a crashed conductor goes offline
+ * by itself when that lease expires; the registry keeps what the lease cannot: host, version, drivers, times.
+ */
+export interface ConductorRegistry {
+  /** Writes (or replaces) a conductor's record. */
+  put(record: ConductorRecord): Promise<void>;
+  /** A conductor's record, or `null`. */
+  get(id: string): Promise<ConductorRecord | null>;
+  /** Every registered conductor's record, ordered by id. */
+  list(): Promise<ConductorRecord[]>;
+  /** Forgets a conductor. */
+  remove(id: string): Promise<void>;
+}

@@ -1,0 +1,104 @@
+import type { Lease } from '../lock/lease.js';
+import type { Node } from '../nodes/node.js';
+import type { ProvisionStateValue } from '../nodes/states.js';
+import type { NodeStore } from '../nodes/store.js';
+import { checkState } from '../nodes/validate.js';
+import { InvalidOptionError } from '../lock/errors.js';
+import { checkOptions } from '../lock/validate.js';
+
+/** Options of {@link NodeTask.transition}. */
+export interface TaskTransitionOptions {
+  /** The new last error; unchanged when omitted, cleared with `null`. */
+  readonly lastError?: string | null;
+  /** The new target state; unchanged when omitted, cleared with `null`. */
+  readonly targetState?: ProvisionStateValue | null;
+  /** The new maintenance flag; unchanged when omitted. */
+  readonly maintenance?: boolean;
+  /**
+   * The states the node may be in for the write to apply.
+   * @defaultValue the state this task last saw (`task.node.provisionState`)
+   */
+  readonly from?: readonly ProvisionStateValue[];
+}
+
+/** What a task needs from its conductor. */
+export interface TaskHost {
+  readonly nodes: NodeStore;
+  /** Releases the task's lease and forgets the task. */
+  finish(task: NodeTask): Promise<void>;
+}
+
+/**
+ * Exclusive work on one node: the node's lease (heartbeated while the task lives), the node as last seen, fenced
+ * transitions, and a signal that aborts when the lease is lost or the conductor stops. Get one from
+ * `conductor.withNode()` (released for you) or `conductor.reserve()` (call {@link NodeTask.release}).
+ */
+export class NodeTask implements AsyncDisposable {
+  /** The node's id. */
+  readonly nodeId: string;
+  /** The node's lease. Its fence goes with every write this task makes. */
+  readonly lease: Lease;
+  /** Aborted when the lease is lost (reason: `LeaseLostError`) or the conductor stops (reason: `ConductorStoppedError`). */
+  readonly signal: AbortSignal;
+  #node: Node;
+  readonly #host: TaskHost;
+  #released: Promise<void> | null = null;
+
+  /** @internal Tasks are made by a Conductor. */
+  constructor(host: TaskHost, lease: Lease, node: Node, signal: AbortSignal) {
+    this.#host = host;
+    this.nodeId = node.id;
+    this.lease = lease;
+    this.#node = node;
+    this.signal = signal;
+  }
+
+  /** The node as this task last read or wrote it. */
+  get node(): Node {
+    return this.#node;
+  }
+
+  /** The lease's fence. */
+  get fence(): number {
+    return this.lease.fence;
+  }
+
+  /**
+   * Moves the node to `to`, fenced with this task's lease: applies only if the node is still in the state this
+   * task last saw (or one of `options.from`) and no newer holder wrote it. Resolves to the node as written.
+   * Rejects with `signal.reason` when the lease is lost or the conductor stopped, `StaleFenceError` when a newer
+   * holder wrote the node, `InvalidStateError` when its state moved on; nothing is written then.
+   */
+  async transition(to: ProvisionStateValue, options?: TaskTransitionOptions): Promise<Node> {
+    checkState('transition target', to);
+    const given = checkOptions<TaskTransitionOptions>('transition options', options, ['lastError', 'targetState', 'maintenance', 'from']);
+    if (this.#released) throw new InvalidOptionError(`The task on node "${this.nodeId}" was released; reserve the node again to write it.`);
+    this.signal.throwIfAborted();
+    const { from, ...rest } = given;
+    const written = await this.#host.nodes.transition(this.nodeId, {
+      from: from ?? [this.#node.provisionState],
+      to,
+      fence: this.lease.fence,
+      ...rest,
+    });
+    this.#node = written;
+    return written;
+  }
+
+  /** Reads the node again from the store (e.g. after a long wait) and returns it. */
+  async refresh(): Promise<Node> {
+    this.#node = await this.#host.nodes.get(this.nodeId);
+    return this.#node;
+  }
+
+  /** Releases the node's lease. Idempotent. */
+  release(): Promise<void> {
+    this.#released ??= this.#host.finish(this);
+    return this.#released;
+  }
+
+  /** Releases the lease at the end of an `await using` scope. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+}

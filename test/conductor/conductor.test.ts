@@ -1,0 +1,246 @@
+// The conductor runtime in one process, against the shared standalone Redis and an in-memory node table.
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  Conductor,
+  ConductorIdInUseError,
+  ConductorStoppedError,
+  InvalidNameError,
+  InvalidOptionError,
+  InvalidStateError,
+  LeaseLostError,
+  LockManager,
+  MemoryNodeStore,
+  NodeLockedError,
+  NodeNotFoundError,
+  RedisBackend,
+  RedisConductorRegistry,
+  StaleFenceError,
+  UnknownOptionError,
+  UnknownStateError,
+  nodeResource,
+  type NodeRecoveredEvent,
+  type NodeTask,
+} from 'leasehold';
+import { standaloneClient, uniquePrefix } from '../harness/env.js';
+import { eventually, sleep } from '../support/wait.js';
+
+let redis: Redis;
+const cleanup: (() => Promise<unknown>)[] = [];
+
+beforeAll(() => {
+  redis = standaloneClient();
+});
+afterAll(async () => {
+  for (const step of cleanup.reverse()) await step().catch(() => undefined);
+  redis.disconnect();
+});
+
+/** A world of one deployment: a prefix, a node table, and a way to make conductors in it. */
+function world(ttlMs = 2_000) {
+  const prefix = uniquePrefix('conductor');
+  const nodes = new MemoryNodeStore();
+  const registry = new RedisConductorRegistry(redis, { prefix });
+  const managers: LockManager[] = [];
+  const locks = (): LockManager => {
+    const m = new LockManager({ backend: new RedisBackend(redis, { prefix }), ttlMs });
+    managers.push(m);
+    cleanup.push(() => m.close());
+    return m;
+  };
+  const conductor = (id: string, extra: Partial<ConstructorParameters<typeof Conductor>[0]> = {}): Conductor => {
+    const c = new Conductor({ id, locks: locks(), nodes, registry, lockRetry: { attempts: 2, intervalMs: 50 }, ...extra });
+    cleanup.push(() => c.stop({ timeoutMs: 0 }));
+    return c;
+  };
+  return { prefix, nodes, registry, locks, conductor, managers };
+}
+
+describe('Conductor', () => {
+  it('registers with a liveness lease, lists itself online, and goes offline on stop', async () => {
+    const w = world();
+    const a = w.conductor('conductor-a', { version: '1.2.3', drivers: ['ipmi', 'redfish'] });
+    const record = await a.start();
+    expect(await a.start()).toBe(record);
+    expect(record).toMatchObject({ id: 'conductor-a', version: '1.2.3', drivers: ['ipmi', 'redfish'], pid: process.pid, stoppedAt: null, ttlMs: 2_000 });
+    const [listed] = await a.listConductors();
+    expect(listed).toMatchObject({ id: 'conductor-a', online: true });
+    expect(listed!.lastHeartbeatAt).toBeGreaterThan(Date.now() - 3_000);
+    expect(listed!.ttlLeftMs).toBeGreaterThan(0);
+    await a.stop();
+    await a.stop();
+    expect(a.state).toBe('stopped');
+    const [after] = await a.listConductors();
+    expect(after).toMatchObject({ id: 'conductor-a', online: false, lastHeartbeatAt: null });
+    expect(after!.stoppedAt).toBeGreaterThan(0);
+    expect(await w.managers[0]!.leases()).toEqual([]);
+  });
+
+  it('refuses a duplicate id while the other conductor lives, writing nothing', async () => {
+    const w = world();
+    const a = w.conductor('dup');
+    const first = await a.start();
+    const b = w.conductor('dup');
+    const error = await b.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConductorIdInUseError);
+    expect(error).toMatchObject({ conductorId: 'dup', pid: process.pid });
+    expect((error as Error).message).toMatch(/in use by a live conductor/);
+    expect(await w.registry.get('dup')).toEqual(first);
+    expect(b.state).toBe('idle');
+    await a.stop();
+    await expect(b.start()).resolves.toMatchObject({ id: 'dup' });
+  });
+
+  it('works a node under a fenced lease and releases it afterwards', async () => {
+    const w = world();
+    await w.nodes.create({ id: 'n1', provisionState: 'available', driver: 'ipmi' });
+    const a = w.conductor('a');
+    await a.start();
+    const result = await a.withNode('n1', { purpose: 'deploy' }, async (task) => {
+      expect(task.node).toMatchObject({ id: 'n1', provisionState: 'available' });
+      expect(task.signal.aborted).toBe(false);
+      const info = await w.managers[0]!.inspect(nodeResource('n1'));
+      expect(info.holder).toMatchObject({ owner: 'a', purpose: 'deploy', fence: task.fence });
+      await task.transition('deploying', { targetState: 'active' });
+      await task.transition('wait call-back');
+      const done = await task.transition('active', { targetState: null });
+      expect(done).toMatchObject({ provisionState: 'active', fence: task.fence, targetState: null });
+      expect(task.node).toBe(done);
+      return 'deployed';
+    });
+    expect(result).toBe('deployed');
+    expect((await w.managers[0]!.inspect(nodeResource('n1'))).holder).toBeNull();
+    expect(a.activeTasks).toBe(0);
+  });
+
+  it('releases the node when the work throws', async () => {
+    const w = world();
+    await w.nodes.create({ id: 'n1', provisionState: 'available' });
+    const a = w.conductor('a');
+    await a.start();
+    await expect(a.withNode('n1', { purpose: 'deploy' }, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    expect((await w.managers[0]!.inspect(nodeResource('n1'))).holder).toBeNull();
+  });
+
+  it('rejects a node held by another conductor with NodeLockedError after its bounded retries', async () => {
+    const w = world();
+    await w.nodes.create({ id: 'n1', provisionState: 'available' });
+    const [a, b] = [w.conductor('a'), w.conductor('b', { lockRetry: { attempts: 3, intervalMs: 100 } })];
+    await Promise.all([a.start(), b.start()]);
+    const task = await a.reserve('n1', { purpose: 'clean' });
+    const started = performance.now();
+    const error = await b.withNode('n1', { purpose: 'deploy' }, () => 'never').catch((e: unknown) => e);
+    const waited = performance.now() - started;
+    expect(error).toBeInstanceOf(NodeLockedError);
+    expect(error).toMatchObject({ code: 'NODE_LOCKED', nodeId: 'n1', attempts: 3, holder: { owner: 'a', purpose: 'clean', fence: task.fence } });
+    expect((error as Error).message).toContain('conductor "a"');
+    expect(waited).toBeGreaterThanOrEqual(190); // two intervals between three attempts
+    await task.release();
+    await expect(b.withNode('n1', { purpose: 'deploy' }, (t) => t.fence)).resolves.toBeGreaterThan(task.fence);
+  });
+
+  it('fails a node whose previous holder died mid-operation before running any work on it', async () => {
+    const w = world();
+    await w.nodes.create({ id: 'n1', provisionState: 'available', maintenance: true });
+    const dead = w.locks();
+    const lease = await dead.acquire(nodeResource('n1'), { owner: 'conductor-gone', purpose: 'deploy' });
+    await w.nodes.transition('n1', { from: ['available'], to: 'deploying', fence: lease.fence, targetState: 'active' });
+    await dead.breakLease(nodeResource('n1'), { fence: lease.fence }); // as if it expired: an orphan now
+    const a = w.conductor('a');
+    await a.start();
+    const recovered = eventually<NodeRecoveredEvent>((r) => a.once('nodeRecovered', r), 5_000, 'nodeRecovered');
+    const seen = await a.withNode('n1', { purpose: 'deploy' }, (task) => task.node);
+    expect(seen).toMatchObject({ provisionState: 'deploy failed', targetState: null, maintenance: true });
+    expect(seen.lastError).toMatch(/"conductor-gone" held this node \(lease fence \d+, purpose "deploy"\).*"deploying".*"deploy failed" by conductor "a"/);
+    expect(await recovered).toMatchObject({ nodeId: 'n1', from: 'deploying', to: 'deploy failed', previous: { owner: 'conductor-gone' }, trigger: 'acquire' });
+  });
+
+  it('takes over an orphan in a stable state without writing the node', async () => {
+    const w = world();
+    const created = await w.nodes.create({ id: 'n1', provisionState: 'active' });
+    const dead = w.locks();
+    const lease = await dead.acquire(nodeResource('n1'), { owner: 'gone' });
+    await dead.breakLease(nodeResource('n1'), { fence: lease.fence });
+    const a = w.conductor('a');
+    await a.start();
+    expect(await a.withNode('n1', { purpose: 'look' }, (task) => task.node)).toEqual(created);
+    expect((await w.managers[0]!.inspect(nodeResource('n1'))).orphan).toBeNull();
+  });
+
+  it('rejects writes of a holder that lost its lease: the task by its signal, the store by the fence', async () => {
+    const w = world(400);
+    await w.nodes.create({ id: 'n1', provisionState: 'available' });
+    const [a, b] = [w.conductor('a'), w.conductor('b')];
+    await Promise.all([a.start(), b.start()]);
+    const task = await a.reserve('n1', { purpose: 'deploy' });
+    await task.transition('deploying');
+    const lost = eventually<LeaseLostError>((r) => a.once('taskLost', (_id, e) => r(e)), 5_000, 'taskLost');
+    // Pause this whole process past the lease (Atomics.wait blocks the event loop like a GC pause would).
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_000);
+    const newer = await b.reserve('n1', { purpose: 'deploy' });
+    expect(newer.node.provisionState).toBe('deploy failed'); // b found a's lease orphaned
+    await newer.transition('available', { lastError: null });
+    await lost;
+    expect(task.signal.aborted).toBe(true);
+    expect(task.signal.reason).toBeInstanceOf(LeaseLostError);
+    await expect(task.transition('wait call-back')).rejects.toBeInstanceOf(LeaseLostError);
+    await expect(w.nodes.transition('n1', { from: ['deploying', 'available'], to: 'wait call-back', fence: task.fence })).rejects.toBeInstanceOf(StaleFenceError);
+    expect(await w.nodes.get('n1')).toMatchObject({ provisionState: 'available', fence: newer.fence });
+    await task.release();
+    await newer.release();
+  });
+
+  it('stop() lets tasks finish within the timeout, aborts the rest, and leaves no lease behind', async () => {
+    const w = world();
+    for (let i = 0; i < 6; i++) await w.nodes.create({ id: `n${i}`, provisionState: 'available' });
+    const a = w.conductor('a');
+    await a.start();
+    const quick = [0, 1, 2].map((i) => a.withNode(`n${i}`, { purpose: 'quick' }, async (task) => {
+      await sleep(100);
+      return (await task.transition('manageable')).provisionState;
+    }));
+    const slow = [3, 4].map((i) => a.withNode(`n${i}`, { purpose: 'slow' }, async (task) => {
+      await new Promise((_, reject) => task.signal.addEventListener('abort', () => reject(task.signal.reason as Error), { once: true }));
+    }).catch((error: unknown) => error));
+    const background: NodeTask = await a.reserve('n5', { purpose: 'background deploy' });
+    await sleep(20);
+    const stopping = a.stop({ timeoutMs: 500 });
+    await expect(a.reserve('n0', { purpose: 'late' })).rejects.toBeInstanceOf(ConductorStoppedError);
+    expect(await Promise.all(quick)).toEqual(['manageable', 'manageable', 'manageable']);
+    for (const s of slow) expect(await s).toBeInstanceOf(ConductorStoppedError);
+    await stopping;
+    expect(background.signal.aborted).toBe(true);
+    await expect(background.transition('deploying')).rejects.toBeInstanceOf(Error);
+    expect(await w.managers[0]!.leases()).toEqual([]);
+    expect(a.activeTasks).toBe(0);
+    expect((await a.listConductors())[0]).toMatchObject({ online: false });
+  });
+
+  it('rejects bad input with typed errors and writes nothing', async () => {
+    const w = world();
+    await w.nodes.create({ id: 'n1', provisionState: 'available' });
+    const a = w.conductor('a');
+    const bad = (v: unknown): never => v as never;
+    await expect(a.reserve('n1', { purpose: 'x' })).rejects.toBeInstanceOf(ConductorStoppedError); // not started
+    await a.start();
+    await expect(a.withNode('missing', { purpose: 'deploy' }, () => 1)).rejects.toBeInstanceOf(NodeNotFoundError);
+    expect((await w.managers[0]!.inspect(nodeResource('missing'))).lastFence).toBe(0);
+    await expect(a.withNode('', { purpose: 'deploy' }, () => 1)).rejects.toBeInstanceOf(InvalidNameError);
+    await expect(a.withNode('n1', { purpose: '' }, () => 1)).rejects.toBeInstanceOf(InvalidNameError);
+    await expect(a.withNode('n1', bad({ purpose: 'x', retries: 3 }), () => 1)).rejects.toBeInstanceOf(UnknownOptionError);
+    await a.withNode('n1', { purpose: 'deploy' }, async (task) => {
+      await expect(task.transition(bad('deployed'))).rejects.toBeInstanceOf(UnknownStateError);
+      await expect(task.transition('active', { from: ['deploying'] })).rejects.toBeInstanceOf(InvalidStateError);
+      await expect(task.transition('active', bad({ force: true }))).rejects.toBeInstanceOf(UnknownOptionError);
+    });
+    expect(await w.nodes.get('n1')).toMatchObject({ provisionState: 'available', fence: 0 });
+    expect(() => new Conductor(bad(undefined))).toThrow(InvalidOptionError);
+    expect(() => w.conductor('')).toThrow(InvalidNameError);
+    expect(() => w.conductor('x', bad({ locks: {} }))).toThrow(InvalidOptionError);
+    expect(() => w.conductor('x', bad({ nodes: null }))).toThrow(InvalidOptionError);
+    expect(() => w.conductor('x', { lockRetry: { attempts: 0 } })).toThrow(InvalidOptionError);
+    expect(() => w.conductor('x', bad({ drivers: 'ipmi' }))).toThrow(InvalidOptionError);
+    expect(() => w.conductor('x', bad({ policy: { deploying: 'nowhere' } }))).toThrow(UnknownStateError);
+    expect(() => w.conductor('x', bad({ colour: 'red' }))).toThrow(UnknownOptionError);
+  });
+});
