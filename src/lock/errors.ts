@@ -132,4 +132,11 @@ export class ManagerClosedError extends LeaseholdError {
 /** Redis failed or answered something unexpected. The original error is the `cause`. */
 export class BackendError extends LeaseholdError {
   readonly code = 'BACKEND_ERROR' as const;
+
+  /** `cause` itself when it is a BackendError already, else a BackendError wrapping it. */
+  static wrap(cause: unknown, what = 'Redis call'): BackendError {
+    if (cause instanceof BackendError) return cause;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    return new BackendError(`${what} failed: ${message}`, { cause });
+  }
 }

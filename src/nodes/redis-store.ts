@@ -215,7 +215,7 @@ export class RedisNodeStore implements NodeStore {
     const replies = await this.#redis(() => pipeline.exec());
     return ids.map((id, i) => {
       const [error, fields] = replies?.[i] ?? [new Error('the pipeline returned no reply'), null];
-      if (error) throw wrap(error);
+      if (error) throw BackendError.wrap(error);
       return decodeNode(id, fields);
     });
   }
@@ -231,7 +231,7 @@ export class RedisNodeStore implements NodeStore {
     try {
       return await call();
     } catch (cause) {
-      throw wrap(cause);
+      throw BackendError.wrap(cause);
     }
   }
 }
@@ -279,10 +279,4 @@ function corrupt(id: string, what: string, value: unknown): BackendError {
 
 function unexpected(what: string, reply: unknown): BackendError {
   return new BackendError(`Redis answered ${what} with something unexpected: ${JSON.stringify(reply) ?? String(reply)}.`);
-}
-
-function wrap(cause: unknown): BackendError {
-  if (cause instanceof BackendError) return cause;
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new BackendError(`Redis call failed: ${message}`, { cause });
 }

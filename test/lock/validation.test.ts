@@ -89,7 +89,7 @@ describe('LockManager options', () => {
 });
 
 describe('RedisBackend options', () => {
-  it.each(['', 'a{b', 'x}', 'p'.repeat(129), 7])('rejects prefix %s', (prefix) => {
+  it.each(['', 'a{b', 'x}', 'p'.repeat(129), 7, null])('rejects prefix %s', (prefix) => {
     expect(() => new RedisBackend(redis, untyped({ prefix }))).toThrow(InvalidNameError);
   });
   it.each([0, -1, 1.5, 16385])('rejects shards %s', (shards) => {

@@ -65,7 +65,7 @@ export class RedisBackend implements LockBackend {
       throw new InvalidOptionError('RedisBackend needs an ioredis Redis or Cluster client as its first argument.');
     }
     const given = checkOptions<RedisBackendOptions>('RedisBackend options', options, OPTION_KEYS);
-    const prefix = given.prefix ?? REDIS_BACKEND_DEFAULTS.prefix;
+    const prefix = given.prefix === undefined ? REDIS_BACKEND_DEFAULTS.prefix : given.prefix;
     if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 128 || /[{}]/.test(prefix)) {
       throw new InvalidNameError(
         `RedisBackend prefix must be a non-empty string of at most 128 characters without "{" or "}" (they would break Cluster hash tags); got ${JSON.stringify(prefix)}.`,
@@ -241,7 +241,7 @@ export class RedisBackend implements LockBackend {
     try {
       return await lockScripts.call(this.#client, name, args);
     } catch (cause) {
-      throw wrap(cause);
+      throw BackendError.wrap(cause);
     }
   }
 
@@ -262,7 +262,7 @@ export class RedisBackend implements LockBackend {
       whole.then((replies) => {
         if (replies instanceof BackendError) return replies;
         const [error, value] = (replies as [Error | null, unknown][] | null)?.[n] ?? [new Error('no reply'), null];
-        return error ? wrap(error) : value;
+        return error ? BackendError.wrap(error) : value;
       }),
     );
   }
@@ -275,11 +275,5 @@ function settle(promise: Promise<unknown>, ms: number): Promise<unknown> {
     timer = setTimeout(() => resolve(new BackendError(`Redis did not answer within ${ms} ms.`)), ms);
     timer.unref();
   });
-  return Promise.race([promise.catch(wrap), timeout]).finally(() => clearTimeout(timer));
-}
-
-function wrap(cause: unknown): BackendError {
-  if (cause instanceof BackendError) return cause;
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return new BackendError(`Redis call failed: ${message}`, { cause });
+  return Promise.race([promise.catch((cause: unknown) => BackendError.wrap(cause)), timeout]).finally(() => clearTimeout(timer));
 }
