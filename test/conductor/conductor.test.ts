@@ -76,6 +76,21 @@ describe('Conductor', () => {
     expect(await w.managers[0]!.leases()).toEqual([]);
   });
 
+  it('says so when its liveness lease is lost, and registers again', async () => {
+    const w = world(600);
+    const a = w.conductor('a');
+    const first = await a.start();
+    const lost = eventually<LeaseLostError>((r) => a.once('livenessLost', r), 5_000, 'livenessLost');
+    await w.locks().breakLease('conductor:a', { fence: first.fence });
+    expect((await lost).resource).toBe('conductor:a');
+    await eventually<void>((r) => {
+      const poll = (): void => void a.listConductors().then(([c]) => (c?.online ? r() : setTimeout(poll, 50)));
+      poll();
+    }, 5_000, 'online again');
+    expect(a.record!.fence).toBeGreaterThan(first.fence);
+    expect(await w.registry.get('a')).toEqual(a.record);
+  });
+
   it('refuses a duplicate id while the other conductor lives, writing nothing', async () => {
     const w = world();
     const a = w.conductor('dup');

@@ -167,6 +167,11 @@ describe.each(stores)('conductor processes sharing a $name', (kind) => {
     await sleep(1_600);
     const survivor = d.local('survivor');
     await survivor.start();
+    // The paused conductor's liveness lease expired too: it is listed offline, its record kept.
+    expect((await survivor.listConductors()).map((c) => [c.id, c.online])).toEqual([
+      ['sleeper', false],
+      ['survivor', true],
+    ]);
     const newer = await survivor.withNode('p1', { purpose: 'deploy' }, async (task) => {
       expect(task.node.provisionState).toBe('deploy failed'); // the paused holder's lease was found orphaned
       expect(task.node.lastError).toMatch(/"sleeper" held this node/);
