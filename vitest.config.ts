@@ -14,8 +14,12 @@ export default defineConfig({
     },
   ],
   resolve: {
-    // Examples import the package by name, as users do; in tests that name means the sources.
-    alias: { leasehold: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    // Examples import the package by name, as users do; in tests that name means the sources. An array, tried in
+    // order: 'leasehold' also matches 'leasehold/…', so the subpath comes first.
+    alias: [
+      { find: 'leasehold/postgres', replacement: fileURLToPath(new URL('./src/postgres.ts', import.meta.url)) },
+      { find: 'leasehold', replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+    ],
   },
   test: {
     include: ['test/**/*.test.ts'],

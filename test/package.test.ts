@@ -1,6 +1,7 @@
 // The published shape: `npm pack` holds dist only, and both ESM and CommonJS consumers load it by name.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,8 @@ import { standalone, uniquePrefix } from './harness/env.js';
 
 const root = resolve(import.meta.dirname, '..');
 let dir: string;
+/** A consumer without pg installed. Not inside `dir`: node would find `dir`'s pg by walking up. */
+let noPgDir: string;
 
 beforeAll(() => {
   if (!existsSync(join(root, 'dist', 'index.js'))) {
@@ -18,12 +21,49 @@ beforeAll(() => {
   const modules = join(dir, 'node_modules');
   mkdirSync(join(modules, 'leasehold'), { recursive: true });
   execFileSync('tar', ['-xzf', join(dir, tarball), '-C', join(modules, 'leasehold'), '--strip-components=1']);
-  for (const dep of ['ioredis', 'eventemitter3']) symlinkSync(join(root, 'node_modules', dep), join(modules, dep));
+  // A second consumer, the same package without pg installed: users without Postgres.
+  noPgDir = mkdtempSync(join(tmpdir(), 'leasehold-consumer-no-pg-'));
+  const noPg = join(noPgDir, 'node_modules');
+  mkdirSync(noPg, { recursive: true });
+  cpSync(join(modules, 'leasehold'), join(noPg, 'leasehold'), { recursive: true });
+  for (const dep of ['ioredis', 'eventemitter3']) {
+    symlinkSync(join(root, 'node_modules', dep), join(modules, dep));
+    symlinkSync(join(root, 'node_modules', dep), join(noPg, dep));
+  }
+  symlinkSync(join(root, 'node_modules', 'pg'), join(modules, 'pg'));
   for (const file of ['consumer.mjs', 'consumer.cjs']) cpSync(join(root, 'test', 'fixtures', file), join(dir, file));
 }, 60_000);
 
+/** A loopback port nothing listens on: the consumers' Pool fails to connect there, deterministically. */
+function closedPort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** The files an entry loads from dist: itself and, transitively, the chunks it imports or requires. */
+function entryFiles(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(join(root, 'dist', file), 'utf8');
+    for (const m of text.matchAll(/(?:from\s*|require\()\s*["'](\.\/[^"']+)["']/g)) visit(m[1]!.slice(2));
+  }
+  visit(entry);
+  return [...seen];
+}
+
+/** Whether a dist file imports or requires pg (or one of pg's own packages). */
+const loadsPg = (file: string): boolean => /(?:from\s*|import\(\s*|require\(\s*)["']pg(?:-[a-z]+)?(?:\/[^"']*)?["']/.test(readFileSync(join(root, 'dist', file), 'utf8'));
+
 afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const made of [dir, noPgDir]) if (made) rmSync(made, { recursive: true, force: true });
 });
 
 describe('published package', () => {
@@ -33,17 +73,51 @@ describe('published package', () => {
     expect(files.filter((f) => !['dist', 'package.json', 'README.md', 'LICENSE'].includes(f))).toEqual([]);
   });
 
-  it.each(['consumer.mjs', 'consumer.cjs'])('works for %s', (file) => {
+  it.each(['consumer.mjs', 'consumer.cjs'])('works for %s, leasehold/postgres included', async (file) => {
     const { host, port } = standalone();
     const out = execFileSync(process.execPath, [file], {
       cwd: dir,
       encoding: 'utf8',
-      env: { ...process.env, REDIS_URL: `redis://${host}:${port}`, PREFIX: uniquePrefix('consumer') },
+      env: {
+        ...process.env,
+        REDIS_URL: `redis://${host}:${port}`,
+        PREFIX: uniquePrefix('consumer'),
+        PG_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/postgres`,
+      },
       timeout: 30_000,
     });
-    const result = JSON.parse(out.trim()) as { format: string; fence: number; refused: boolean };
+    const result = JSON.parse(out.trim()) as {
+      format: string;
+      fence: number;
+      refused: boolean;
+      postgres: { pgLoadedByMainEntry?: boolean; migrate: string; unknownOption: boolean; invalidName: boolean; backendError: boolean };
+    };
     expect(result.format).toBe(file.endsWith('.mjs') ? 'esm' : 'cjs');
     expect(result.fence).toBeGreaterThan(0);
     expect(result.refused).toBe(true);
+    // The subpath's errors are the main entry's classes (shared chunks, not copies), in both formats.
+    expect(result.postgres).toMatchObject({ migrate: 'function', unknownOption: true, invalidName: true, backendError: true });
+    if (file.endsWith('.cjs')) expect(result.postgres.pgLoadedByMainEntry).toBe(false);
+  });
+
+  it('keeps pg out of the main entry: only leasehold/postgres mentions it, and as types only', () => {
+    for (const entry of ['index.js', 'index.cjs']) {
+      const files = entryFiles(entry);
+      expect(files.length).toBeGreaterThan(0);
+      expect(files.filter(loadsPg), `${entry} loads ${files.join(', ')}`).toEqual([]);
+    }
+    for (const types of ['index.d.ts', 'index.d.cts']) expect(readFileSync(join(root, 'dist', types), 'utf8')).not.toMatch(/["']pg["']/);
+    // The Postgres entry takes the application's Pool: it imports pg's types, never pg itself.
+    for (const types of ['postgres.d.ts', 'postgres.d.cts']) expect(readFileSync(join(root, 'dist', types), 'utf8')).toMatch(/from ["']pg["']/);
+    for (const entry of ['postgres.js', 'postgres.cjs']) expect(entryFiles(entry).filter(loadsPg)).toEqual([]);
+  });
+
+  it.each([
+    ['esm', ['--input-type=module', '-e', "await import('leasehold'); await import('leasehold/postgres'); await import('pg').catch((e) => console.log(e.code));"]],
+    ['cjs', ['-e', "require('leasehold'); require('leasehold/postgres'); try { require('pg') } catch (e) { console.log(e.code) }"]],
+  ])('loads both entries (%s) where pg is not installed', (_format, args) => {
+    const out = execFileSync(process.execPath, args, { cwd: noPgDir, encoding: 'utf8', timeout: 30_000 });
+    // pg really is missing there, and yet nothing failed to load.
+    expect(out.trim()).toMatch(/^(ERR_MODULE_NOT_FOUND|MODULE_NOT_FOUND)$/);
   });
 });
