@@ -1,4 +1,4 @@
-import type { HolderInfo } from './errors.js';
+import type { HolderInfo, PreviousHolder } from './errors.js';
 
 /** What a backend is asked to do when a lease is acquired. */
 export interface AcquireRequest {
@@ -20,7 +20,7 @@ export type AcquireOutcome =
       /** The server's clock when the lease was granted, epoch ms. */
       readonly acquiredAt: number;
       /** The holder whose lease expired without being released, when this acquisition took over an orphan. */
-      readonly previous: HolderInfo | null;
+      readonly previous: PreviousHolder | null;
     }
   | {
       readonly acquired: false;

@@ -17,6 +17,12 @@ export interface HolderInfo {
   readonly acquiredAt: number;
 }
 
+/** The holder whose lease expired (or was broken) without being released, as a new acquisition finds it. */
+export interface PreviousHolder extends HolderInfo {
+  /** When its lease expired (its deadline in Redis), epoch milliseconds of the Redis server's clock. */
+  readonly expiredAt: number;
+}
+
 /** Base class of every error thrown by leasehold. */
 export abstract class LeaseholdError extends Error {
   /** A stable, machine-readable identifier of the failure kind. */

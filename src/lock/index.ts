@@ -23,6 +23,7 @@ export {
   ManagerClosedError,
   UnknownOptionError,
   type HolderInfo,
+  type PreviousHolder,
   type LeaseLostReason,
 } from './errors.js';
 export { Lease, type LeaseEvents, type LeaseState } from './lease.js';

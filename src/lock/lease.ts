@@ -1,7 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { monotonicNow } from './clock.js';
 import { emitGuarded } from './emit.js';
-import { LeaseReleasedError, type HolderInfo, type LeaseLostError } from './errors.js';
+import { LeaseReleasedError, type LeaseLostError, type PreviousHolder } from './errors.js';
 
 /** Events of a {@link Lease}. */
 export interface LeaseEvents {
@@ -33,7 +33,7 @@ export interface LeaseInit {
   readonly fence: number;
   readonly ttlMs: number;
   readonly acquiredAt: number;
-  readonly previous: HolderInfo | null;
+  readonly previous: PreviousHolder | null;
   /** Monotonic time at which this lease stops being valid locally. */
   readonly deadline: number;
   /** Monotonic time just before the acquire request was sent. */
@@ -86,7 +86,7 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
   /** When Redis granted the lease, epoch ms of the server's clock. */
   readonly acquiredAt: number;
   /** The holder whose lease expired unreleased, when this acquisition took over an orphan; otherwise `null`. */
-  readonly previous: HolderInfo | null;
+  readonly previous: PreviousHolder | null;
 
   /** @internal Leases are created by {@link LockManager.acquire}. */
   constructor(init: LeaseInit, control: LeaseControl) {

@@ -214,8 +214,9 @@ describe.each(topologies)('lock contract on %s', (_name, connect) => {
     expect(await locks.orphans({ limit: 2 })).toHaveLength(2);
     expect((await locks.inspect('node-a')).orphan).toMatchObject({ resource: 'node-a', holder: { owner: 'dead-conductor' } });
 
+    const expiredAt = orphans.find((o) => o.resource === 'node-a')!.expiredAt;
     const taken = await locks.acquire('node-a', { owner: 'recovery:1' });
-    expect(taken.previous).toMatchObject({ owner: 'dead-conductor', purpose: 'deploy' });
+    expect(taken.previous).toMatchObject({ owner: 'dead-conductor', purpose: 'deploy', expiredAt });
     await taken.release();
     expect((await locks.orphans()).map((o) => o.resource).sort()).toEqual(['node-b', 'node-c']);
     expect((await locks.inspect('node-a')).orphan).toBeNull();

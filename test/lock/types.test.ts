@@ -1,7 +1,7 @@
 // Event payloads and public shapes are part of the API: their types are checked here (by the type-check step;
 // the listeners below are type-checked, never called).
 import { describe, expectTypeOf, it } from 'vitest';
-import type { HeartbeatReport, HolderInfo, Lease, LeaseLostError, LeaseState, LockInfo, LockManager, OrphanRecord } from '../../src/index.js';
+import type { HeartbeatReport, Lease, LeaseLostError, LeaseState, LockInfo, LockManager, OrphanRecord, PreviousHolder } from '../../src/index.js';
 
 describe('public types', () => {
   it('types lease events and fields', () => {
@@ -14,7 +14,7 @@ describe('public types', () => {
     };
     expectTypeOf(typeOnly).toBeFunction();
     expectTypeOf<Lease['fence']>().toEqualTypeOf<number>();
-    expectTypeOf<Lease['previous']>().toEqualTypeOf<HolderInfo | null>();
+    expectTypeOf<Lease['previous']>().toEqualTypeOf<PreviousHolder | null>();
     expectTypeOf<Lease['state']>().toEqualTypeOf<LeaseState>();
     expectTypeOf<Lease['signal']>().toEqualTypeOf<AbortSignal>();
     expectTypeOf<Lease['release']>().returns.toEqualTypeOf<Promise<boolean>>();

@@ -89,10 +89,10 @@ export class RedisBackend implements LockBackend {
     if (purpose !== '') checkName('purpose (or "" for none)', purpose);
     checkDuration('ttlMs', ttlMs);
     const reply = await this.#call('acquire', [...this.keys.resourceKeys(resource), resource, token, ttlMs, owner, purpose, '0']);
-    const [granted, a, b, c] = reply as [number, unknown, unknown, unknown];
+    const [granted, a, b, c, d] = reply as [number, unknown, unknown, unknown, unknown];
     if (granted === 1) {
-      const previous = decodeRecord(c).holder;
-      return { acquired: true, fence: Number(a), acquiredAt: Number(b), previous };
+      const holder = decodeRecord(c).holder;
+      return { acquired: true, fence: Number(a), acquiredAt: Number(b), previous: holder && { ...holder, expiredAt: Number(d) } };
     }
     const ttl = Number(b);
     return { acquired: false, holder: decodeRecord(a).holder, ttlMs: ttl >= 0 ? ttl : null };

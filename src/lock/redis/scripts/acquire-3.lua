@@ -10,9 +10,9 @@
 -- ARGV[5]  purpose ('' for none)
 -- ARGV[6]  minimum fence (decimal string, '0' for none): a quorum writes back the highest fence it saw
 --
--- Reply, granted: {1, fence, acquiredAtMs, previousRecord or false}
+-- Reply, granted: {1, fence, acquiredAtMs, previousRecord or false, previousDeadlineMs or false}
 --   previousRecord is the record of a holder whose lease expired without being released (an orphan): the
---   resource was still in `held` (ZADD reports it as an update, not an addition).
+--   resource was still in `held`; previousDeadlineMs is when that lease expired.
 -- Reply, refused: {0, holderRecord or false, pttl of the holder's lease}
 --
 -- fence = max(last + 1, server time in us, minimum): it keeps growing even when Redis lost the last fence
@@ -31,10 +31,12 @@ if record then
   last = tonumber(string.match(record, '^%d+')) or 0
 end
 local previous = false
-if redis.call('ZADD', KEYS[3], now_ms + ttl, resource) == 0 and record then
+local expired_at = redis.call('ZSCORE', KEYS[3], resource)
+if expired_at and record then
   previous = record
 end
+redis.call('ZADD', KEYS[3], now_ms + ttl, resource)
 
 local fence = decimal(math.max(last + 1, now_us, tonumber(ARGV[6])))
 redis.call('HSET', KEYS[2], resource, fence .. '\t' .. now_ms .. '\t' .. #ARGV[4] .. '\t' .. ARGV[4] .. ARGV[5])
-return {1, fence, now_ms, previous}
+return {1, fence, now_ms, previous, previous and expired_at}
