@@ -27,6 +27,17 @@ describe('examples', () => {
     expect(block).toBe(example);
   });
 
+  it('the README conductor example is examples/conductor.ts, verbatim, and it runs twice against a real Redis', async () => {
+    const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
+    const example = readFileSync(resolve(root, 'examples/conductor.ts'), 'utf8');
+    expect(/## A conductor\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1]).toBe(example);
+    const { host, port } = standalone();
+    for (let run = 0; run < 2; run++) {
+      const out = await runExample('examples/conductor.ts', { REDIS_URL: `redis://${host}:${port}` });
+      expect(out).toMatch(/node-1 is active, written with fence \d+/);
+    }
+  });
+
   it('examples/quickstart.ts runs against a real Redis', async () => {
     const { host, port } = standalone();
     const out = await runExample('examples/quickstart.ts', { REDIS_URL: `redis://${host}:${port}` });
