@@ -1,8 +1,10 @@
 // Conductors in real processes: racing for nodes, paused past their lease (SIGSTOP), killed (SIGKILL) and
 // restarted under the same id. The node table is shared between the processes (Redis; Postgres when reachable).
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Conductor,
@@ -14,7 +16,9 @@ import {
   type NodeStore,
   type ProvisionStateValue,
 } from 'leasehold';
+import { PostgresNodeStore, migrate } from 'leasehold/postgres';
 import { standalone, standaloneClient, uniquePrefix } from '../harness/env.js';
+import { PG_REQUIRED, PG_URL, probePostgres, warnPostgresSkipped } from '../support/postgres.js';
 import { eventually, sleep } from '../support/wait.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -24,13 +28,27 @@ let redis: Redis;
 const children = new Set<ChildProcess>();
 const cleanup: (() => Promise<unknown>)[] = [];
 
-beforeAll(() => {
+const pgSchema = `leasehold_t_${randomBytes(4).toString('hex')}`;
+const pgUnreachable = await probePostgres();
+const withPostgres = pgUnreachable === null || PG_REQUIRED; // required and unreachable: its tests fail, loudly
+if (!withPostgres) warnPostgresSkipped('the PostgresNodeStore conductor-process tests in test/conductor/processes.test.ts', pgUnreachable ?? '');
+let pgPool: pg.Pool | null = null;
+
+beforeAll(async () => {
   redis = standaloneClient();
+  if (withPostgres) {
+    pgPool = new pg.Pool({ connectionString: PG_URL, max: 4 });
+    await pgPool.query(`CREATE SCHEMA "${pgSchema}"`);
+  }
 });
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   for (const step of cleanup.reverse()) await step().catch(() => undefined);
   redis.disconnect();
+  if (pgPool) {
+    await pgPool.query(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`);
+    await pgPool.end();
+  }
 });
 
 /** A conductor process: its pid, and a way to send it a command and await the reply of a given type. */
@@ -85,21 +103,36 @@ class ConductorProcess {
 interface StoreKind {
   readonly name: string;
   readonly env: (prefix: string) => Record<string, string>;
-  readonly open: (prefix: string) => NodeStore;
+  readonly open: (prefix: string) => Promise<NodeStore>;
 }
 
+let tables = 0;
 const stores: StoreKind[] = [
   {
     name: 'RedisNodeStore',
     env: () => ({ STORE: 'redis' }),
-    open: (prefix) => new RedisNodeStore(redis, { prefix }),
+    open: (prefix) => Promise.resolve(new RedisNodeStore(redis, { prefix })),
   },
 ];
+if (withPostgres) {
+  // Each deployment gets its own table in this file's schema; the child process opens the same one.
+  const tableOf = new Map<string, string>();
+  stores.push({
+    name: 'PostgresNodeStore',
+    env: (prefix) => ({ STORE: 'postgres', PG_URL, PG_SCHEMA: pgSchema, PG_TABLE: tableOf.get(prefix)! }),
+    open: async (prefix) => {
+      const table = `nodes_${++tables}`;
+      tableOf.set(prefix, table);
+      await migrate(pgPool!, { schema: pgSchema, table });
+      return new PostgresNodeStore(pgPool!, { schema: pgSchema, table });
+    },
+  });
+}
 
 describe.each(stores)('conductor processes sharing a $name', (kind) => {
-  function deployment(ttlMs: number) {
+  async function deployment(ttlMs: number) {
     const prefix = uniquePrefix('proc');
-    const nodes = kind.open(prefix);
+    const nodes = await kind.open(prefix);
     const registry = new RedisConductorRegistry(redis, { prefix });
     const spawn = (id: string): ConductorProcess =>
       new ConductorProcess({
@@ -122,7 +155,7 @@ describe.each(stores)('conductor processes sharing a $name', (kind) => {
   }
 
   it('two conductor processes racing for the same nodes work each node one at a time, with growing fences', async () => {
-    const d = deployment(5_000);
+    const d = await deployment(5_000);
     const nodeIds = ['r0', 'r1', 'r2', 'r3'];
     for (const id of nodeIds) await d.nodes.create({ id, provisionState: 'manageable' });
     const [a, b] = [d.spawn('racer-a'), d.spawn('racer-b')];
@@ -158,7 +191,7 @@ describe.each(stores)('conductor processes sharing a $name', (kind) => {
   });
 
   it('a conductor paused (SIGSTOP) past its TTL is fenced out when it resumes, and the newer state stays', async () => {
-    const d = deployment(1_000);
+    const d = await deployment(1_000);
     await d.nodes.create({ id: 'p1', provisionState: 'available' });
     const paused = d.spawn('sleeper');
     await paused.next('ready');
@@ -189,7 +222,7 @@ describe.each(stores)('conductor processes sharing a $name', (kind) => {
 
   it('a conductor restarted under the id of a crashed incarnation fails its nodes at once, not after the TTL', async () => {
     const ttlMs = 30_000;
-    const d = deployment(ttlMs);
+    const d = await deployment(ttlMs);
     const plan: [string, ProvisionStateValue, ProvisionStateValue[], ProvisionStateValue][] = [
       ['k-deploy', 'available', ['deploying', 'wait call-back'], 'deploy failed'],
       ['k-clean', 'manageable', ['cleaning'], 'clean failed'],

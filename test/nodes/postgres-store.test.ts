@@ -19,26 +19,17 @@ import {
   type Node,
 } from 'leasehold';
 import { POSTGRES_TABLE_DEFAULTS, PostgresNodeStore, migrate, migrationSql, type PostgresQueryable } from 'leasehold/postgres';
+import { PG_REQUIRED, PG_URL, probePostgres, redact, warnPostgresSkipped } from '../support/postgres.js';
 import { nodeStoreContract } from './store-contract.js';
 
-const url = process.env.LEASEHOLD_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const required = process.env.LEASEHOLD_REQUIRE_POSTGRES === '1';
+const url = PG_URL;
+const required = PG_REQUIRED;
 const shownUrl = redact(url);
 
 /** Why PostgreSQL can't be used (null: it can). */
-const unreachable = await probe();
+const unreachable = await probePostgres(url);
 const skip = unreachable !== null && !required;
-if (skip) {
-  const bar = '!'.repeat(100);
-  console.warn(
-    `\n${bar}\n!! PostgreSQL is UNREACHABLE at ${shownUrl}: ${unreachable}\n` +
-      '!! SKIPPING every PostgresNodeStore test (contract, migration, constraints) in test/nodes/postgres-store.test.ts.\n' +
-      '!! To run them: start PostgreSQL 15+ on 127.0.0.1:5432 with trust auth for user "postgres"\n' +
-      '!!   (e.g. `apt-get install -y postgresql && service postgresql start`), or set LEASEHOLD_TEST_PG_URL to one you may\n' +
-      '!!   create and drop schemas in. Set LEASEHOLD_REQUIRE_POSTGRES=1 to make this a failure instead (.ci/run does).\n' +
-      `${bar}\n`,
-  );
-}
+if (skip) warnPostgresSkipped('every PostgresNodeStore test (contract, migration, constraints) in test/nodes/postgres-store.test.ts', unreachable);
 
 const whyNot = (): Error =>
   new Error(
@@ -319,21 +310,6 @@ describe.skipIf(skip)('PostgresNodeStore', () => {
   });
 });
 
-/** Connects once; null when it worked, else why not. */
-async function probe(): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return null;
-  } catch (error) {
-    return error instanceof Error ? `${error.message || error.name}${'code' in error ? ` (${String(error.code)})` : ''}` : String(error);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 /** A loopback port nothing listens on. */
 function closedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -344,15 +320,4 @@ function closedPort(): Promise<number> {
       server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
     });
   });
-}
-
-/** The URL without its password, for messages. */
-function redact(value: string): string {
-  try {
-    const parsed = new URL(value);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return value;
-  }
 }
