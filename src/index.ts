@@ -6,3 +6,4 @@
 export * from './lock/index.js';
 export * from './nodes/index.js';
 export * from './conductor/index.js';
+export * from './recovery/index.js';

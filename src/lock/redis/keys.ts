@@ -57,6 +57,21 @@ export class KeySpace {
     return `${this.shardPrefix(shard)}:held`;
   }
 
+  /**
+   * The resource whose lock key `key` is (e.g. the key of an `expired` keyspace event), or `null` when `key` is
+   * not a lock key of this key space.
+   */
+  resourceOfLockKey(key: string): string | null {
+    const head = `${this.prefix}:{`;
+    if (!key.startsWith(head)) return null;
+    const close = key.indexOf('}:lock:', head.length);
+    if (close < 0) return null;
+    const shard = key.slice(head.length, close);
+    const resource = key.slice(close + 7);
+    if (!/^\d+$/.test(shard) || resource === '' || this.shardOf(resource) !== Number(shard)) return null;
+    return resource;
+  }
+
   /** The three keys the per-resource scripts take: lock, meta, held. */
   resourceKeys(resource: string): [string, string, string] {
     const shard = this.shardOf(resource);

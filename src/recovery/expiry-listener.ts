@@ -1,0 +1,132 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../lock/redis/script-set.js';
+
+/** What the listener reports to its owner. */
+export interface ExpiryListenerHooks {
+  /** A key expired on some master. */
+  readonly onExpired: (key: string) => void;
+  /** Something limits what the listener hears (said once per master and cause). */
+  readonly onDegraded: (message: string, cause?: unknown) => void;
+  /** A subscription failed in the background. */
+  readonly onError: (error: unknown) => void;
+}
+
+/** The keyspace-notification classes expiry events need: `E` (keyevent channel) and `x` (expired). */
+const NEEDED = ['E', 'x'];
+
+/**
+ * Hears `expired` keyspace events from every master of a deployment: one subscriber connection per master (a
+ * standalone server or Sentinel master has one; a Cluster has one per master, since each master publishes only its
+ * own keys' events). It enables `notify-keyspace-events` where CONFIG is allowed and says so when it is not.
+ * {@link ExpiryListener.refresh} follows Cluster topology changes (new or promoted masters, removed ones).
+ */
+export class ExpiryListener {
+  readonly #client: RedisClient;
+  readonly #hooks: ExpiryListenerHooks;
+  readonly #subscribers = new Map<string, Redis>();
+  readonly #said = new Set<string>();
+  #stopped = false;
+
+  constructor(client: RedisClient, hooks: ExpiryListenerHooks) {
+    this.#client = client;
+    this.#hooks = hooks;
+  }
+
+  /** The masters listened to, as `host:port`. */
+  get masters(): string[] {
+    return [...this.#subscribers.keys()].sort();
+  }
+
+  /** Subscribes on every master now (on a Cluster, once the client knows the slot map). */
+  async start(): Promise<void> {
+    const client = this.#client;
+    if (client.isCluster && client.status !== 'ready') {
+      // Until the first slot refresh, ioredis lists its startup nodes, replicas included, as masters.
+      await new Promise<void>((resolve, reject) => {
+        const ready = (): void => {
+          client.off('error', failed);
+          resolve();
+        };
+        const failed = (error: unknown): void => {
+          client.off('ready', ready);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        };
+        client.once('ready', ready);
+        client.once('error', failed);
+      });
+    }
+    await this.refresh();
+  }
+
+  /** Subscribes on masters that appeared and drops those that left (a no-op for a standalone client). */
+  async refresh(): Promise<void> {
+    if (this.#stopped) return;
+    const masters = this.#masters();
+    const wanted = new Map(masters.map((m) => [address(m), m]));
+    for (const [at, subscriber] of this.#subscribers) {
+      if (!wanted.has(at)) {
+        this.#subscribers.delete(at);
+        subscriber.disconnect();
+      }
+    }
+    await Promise.all(
+      [...wanted].filter(([at]) => !this.#subscribers.has(at)).map(([at, master]) => this.#subscribe(at, master)),
+    );
+  }
+
+  /** Closes every subscriber connection. Safe twice. */
+  stop(): void {
+    this.#stopped = true;
+    for (const subscriber of this.#subscribers.values()) subscriber.disconnect();
+    this.#subscribers.clear();
+  }
+
+  #masters(): Redis[] {
+    return this.#client.isCluster ? (this.#client as Cluster).nodes('master') : [this.#client as Redis];
+  }
+
+  async #subscribe(at: string, master: Redis): Promise<void> {
+    await this.#enableNotifications(at, master);
+    const db = this.#client.isCluster ? 0 : (master.options.db ?? 0);
+    const subscriber = master.duplicate({ lazyConnect: false, enableReadyCheck: true });
+    subscriber.on('error', (error: unknown) => this.#say(`subscriber:${at}`, `The expiry subscriber on ${at} failed; sweeps cover what it misses.`, error));
+    subscriber.on('message', (_channel: string, key: string) => this.#hooks.onExpired(key));
+    this.#subscribers.set(at, subscriber);
+    try {
+      await subscriber.subscribe(`__keyevent@${db}__:expired`);
+      if (this.#stopped || this.#subscribers.get(at) !== subscriber) subscriber.disconnect();
+    } catch (error) {
+      if (this.#subscribers.get(at) === subscriber) this.#subscribers.delete(at);
+      subscriber.disconnect();
+      this.#hooks.onError(error);
+    }
+  }
+
+  /** Adds `E` and `x` to the master's notify-keyspace-events when missing; says so once when it can't. */
+  async #enableNotifications(at: string, master: Redis): Promise<void> {
+    try {
+      const reply = (await master.config('GET', 'notify-keyspace-events')) as string[];
+      const flags = reply[1] ?? '';
+      const has = (flag: string): boolean => flags.includes(flag) || (flag !== 'E' && flag !== 'K' && flags.includes('A'));
+      const missing = NEEDED.filter((flag) => !has(flag));
+      if (missing.length > 0) await master.config('SET', 'notify-keyspace-events', flags + missing.join(''));
+    } catch (error) {
+      this.#say(
+        `config:${at}`,
+        `Cannot check or enable notify-keyspace-events on ${at} (CONFIG refused: ${(error as Error).message}); ` +
+          'expiry events are heard only if the server already has them enabled ("Ex"); otherwise only sweeps find orphans.',
+        error,
+      );
+    }
+  }
+
+  #say(topic: string, message: string, cause?: unknown): void {
+    if (this.#said.has(topic)) return;
+    this.#said.add(topic);
+    this.#hooks.onDegraded(message, cause);
+  }
+}
+
+function address(node: Redis): string {
+  return `${node.options.host ?? '127.0.0.1'}:${node.options.port ?? 6379}`;
+}

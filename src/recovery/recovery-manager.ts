@@ -1,0 +1,297 @@
+import { EventEmitter } from 'eventemitter3';
+import type { HolderInfo } from '../lock/errors.js';
+import { reportBackground } from '../lock/emit.js';
+import type { Lease } from '../lock/lease.js';
+import { RedisBackend } from '../lock/redis/redis-backend.js';
+import { Repeater } from '../lock/timers.js';
+import { checkName, checkOptions } from '../lock/validate.js';
+import { NodeNotFoundError } from '../nodes/errors.js';
+import { failStuckNode } from '../nodes/fail-stuck-node.js';
+import { nodeIdOf, nodeResource } from '../nodes/resources.js';
+import { checkNodeId } from '../nodes/validate.js';
+import { LiveLeaseError, NotOrphanedError, ReasonRequiredError } from './errors.js';
+import type { RecoveredEvent, RecoveryCounters, RecoveryEvents, RecoveryTrigger, SkipReason } from './events.js';
+import { ExpiryListener } from './expiry-listener.js';
+import { resolveRecoveryOptions, type RecoveryManagerOptions, type ResolvedRecoveryOptions } from './options.js';
+
+/** What one recovery attempt came to. */
+export type RecoveryOutcome =
+  | ({ readonly outcome: 'recovered' } & RecoveredEvent)
+  | { readonly outcome: 'skipped'; readonly nodeId: string; readonly reason: SkipReason }
+  | { readonly outcome: 'failed'; readonly nodeId: string; readonly error: unknown };
+
+/** Options of {@link RecoveryManager.recoverNode}. */
+export interface RecoverNodeOptions {
+  /** Who asks (an operator's name); recorded in `last_error` and in the audit record. */
+  readonly actor: string;
+  /** Why; required with `force`. */
+  readonly reason?: string;
+  /** Break a live lease. Its holder's later writes are refused by the fence; an audit record is appended. */
+  readonly force?: boolean;
+}
+
+/** What {@link RecoveryManager.recoverNode} did. */
+export type RecoverNodeResult = RecoveryOutcome & {
+  /** The live lease that was broken with `force`, or `null`. */
+  readonly broke: HolderInfo | null;
+};
+
+/** Most orphans one sweep reads; a full sweep is followed by another at once. */
+const SWEEP_LIMIT = 1_000;
+
+/**
+ * Recovers the nodes of dead conductors: hears lease expiry (keyspace `expired` events from every master, and a
+ * periodic sweep of expired lease records as the backstop for every lost event), takes each orphaned node's lease
+ * as `recovery:<id>`, moves the node from its transient state to the failed state the policy names with a
+ * `last_error` that says what happened, and releases. Any number may run: the lock makes each orphan's recovery
+ * happen once. A manager killed midway leaves its own lease to expire, and the node is found again.
+ *
+ * @example
+ * ```ts
+ * const recovery = new RecoveryManager({ locks, nodes, subscriber: redis });
+ * recovery.on('recovered', (e) => log.info(`${e.nodeId}: ${e.from} -> ${e.to}, ${e.latencyMs} ms after expiry`));
+ * await recovery.start();
+ * ```
+ */
+export class RecoveryManager extends EventEmitter<RecoveryEvents> {
+  /** The resolved, frozen options. */
+  readonly options: ResolvedRecoveryOptions;
+  /** The owner name of its recovery leases: `recovery:<id>`. */
+  readonly owner: string;
+  readonly #sweeper: Repeater;
+  readonly #listener: ExpiryListener | null;
+  readonly #backend: RedisBackend | null;
+  /** Resources queued or in flight, so an event and a sweep never race each other here. */
+  readonly #queued = new Set<string>();
+  readonly #pending: [string, RecoveryTrigger][] = [];
+  #active = 0;
+  #idle: (() => void)[] = [];
+  #state: 'idle' | 'running' | 'stopped' = 'idle';
+  #stopping: Promise<void> | null = null;
+  #lastSweepAt: number | null = null;
+  readonly #counters = { orphaned: 0, recovered: 0, skipped: 0, failed: 0, events: 0, sweeps: 0 };
+
+  constructor(options: RecoveryManagerOptions) {
+    super();
+    this.options = resolveRecoveryOptions(options);
+    this.owner = `recovery:${this.options.id}`;
+    const backend = this.options.locks.options.backend;
+    this.#backend = backend instanceof RedisBackend ? backend : null;
+    this.#sweeper = new Repeater(this.options.sweepIntervalMs, () => this.#sweep(), (error) => this.#report(error));
+    const { subscriber } = this.options;
+    this.#listener =
+      subscriber && this.#backend
+        ? new ExpiryListener(subscriber, {
+            onExpired: (key) => this.#heard(key),
+            onDegraded: (message, cause) => this.#emit('degraded', message, cause),
+            onError: (error) => this.#report(error),
+          })
+        : null;
+  }
+
+  /** Counts since construction. */
+  counters(): RecoveryCounters {
+    return { ...this.#counters };
+  }
+
+  /** When the last sweep completed (epoch ms), or `null`. */
+  get lastSweepAt(): number | null {
+    return this.#lastSweepAt;
+  }
+
+  /** The masters whose expiry events it hears, as `host:port`. */
+  get listening(): string[] {
+    return this.#listener?.masters ?? [];
+  }
+
+  /**
+   * Subscribes to expiry events (enabling them where CONFIG allows; a `degraded` event says when it can't), runs a
+   * first sweep, and sweeps every `sweepIntervalMs` from then on. Resolves once subscribed and swept.
+   */
+  async start(): Promise<void> {
+    if (this.#state !== 'idle') return;
+    this.#state = 'running';
+    if (this.options.subscriber && !this.#backend) {
+      this.#emit('degraded', 'Expiry events need a RedisBackend; this lock backend is swept only.');
+    }
+    await this.#listener?.start().catch((error: unknown) => this.#report(error));
+    await this.#sweep().catch((error: unknown) => this.#report(error));
+    if (this.#state === 'running') this.#sweeper.start();
+  }
+
+  /** Stops listening and sweeping, and waits for recoveries in flight. Safe twice. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#state = 'stopped';
+      this.#sweeper.stop();
+      this.#listener?.stop();
+      this.#pending.length = 0;
+      if (this.#active > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    })();
+    return this.#stopping;
+  }
+
+  /**
+   * The operator's recovery of one node, without touching the database by hand. An orphan is recovered as the
+   * managers would. A live lease is refused with `LiveLeaseError` naming its holder, unless `force` (with a
+   * `reason`): then it is broken (the fence grows past it, so the holder's writes are refused, and the holder
+   * hears `lost` at its next heartbeat), an audit record is appended, and the node is recovered.
+   * `NotOrphanedError` when there is nothing to recover; `NodeNotFoundError` for an unknown node.
+   */
+  async recoverNode(nodeId: string, options: RecoverNodeOptions): Promise<RecoverNodeResult> {
+    checkNodeId(nodeId);
+    const given = checkOptions<RecoverNodeOptions>('recoverNode options', options, ['actor', 'reason', 'force']);
+    const actor = checkName('recoverNode actor', given.actor);
+    const force = given.force === true;
+    if (given.force !== undefined && typeof given.force !== 'boolean') throw new ReasonRequiredError('recoverNode force must be true or false.');
+    if (force && (typeof given.reason !== 'string' || given.reason.trim() === '')) {
+      throw new ReasonRequiredError('A forced recovery needs a reason (--reason "..."): it is written to the audit record.');
+    }
+    if (force && !this.options.audit) {
+      throw new ReasonRequiredError('A forced recovery needs an audit log: pass { audit: new RedisEventLog(redis, "audit", { prefix }) }.');
+    }
+    await this.options.nodes.get(nodeId);
+    const resource = nodeResource(nodeId);
+    const info = await this.options.locks.inspect(resource);
+    let broke: HolderInfo | null = null;
+    if (info.holder) {
+      if (!force) throw new LiveLeaseError(nodeId, info.holder, info.ttlMs);
+      const outcome = await this.options.locks.breakLease(resource, { fence: info.holder.fence });
+      if (!outcome.broken) {
+        if (outcome.holder && outcome.ttlMs !== null) throw new LiveLeaseError(nodeId, outcome.holder, outcome.ttlMs); // a newer lease meanwhile
+      } else {
+        broke = outcome.holder;
+        await this.options.audit!.append('forced-break', {
+          at: Date.now(),
+          actor,
+          reason: given.reason,
+          nodeId,
+          resource,
+          previous: info.holder,
+          ttlLeftMs: info.ttlMs,
+        });
+      }
+    } else if (!info.orphan) {
+      throw new NotOrphanedError(nodeId, info.lastHolder);
+    }
+    const result = await this.#recover(resource, 'operator', actor);
+    return { ...result, broke };
+  }
+
+  /** A keyspace event: recover the node if the key is one of its lock keys. */
+  #heard(key: string): void {
+    const resource = this.#backend?.keys.resourceOfLockKey(key) ?? null;
+    if (resource === null || nodeIdOf(resource) === null) return;
+    this.#counters.events++;
+    this.#enqueue(resource, 'event');
+  }
+
+  async #sweep(): Promise<number | undefined> {
+    if (this.#state !== 'running') return undefined;
+    await this.#listener?.refresh().catch((error: unknown) => this.#report(error));
+    const orphans = await this.options.locks.orphans({ limit: SWEEP_LIMIT });
+    for (const orphan of orphans) if (nodeIdOf(orphan.resource) !== null) this.#enqueue(orphan.resource, 'sweep');
+    this.#counters.sweeps++;
+    this.#lastSweepAt = Date.now();
+    return orphans.length >= SWEEP_LIMIT ? 0 : undefined; // more waiting: sweep again at once
+  }
+
+  #enqueue(resource: string, trigger: RecoveryTrigger): void {
+    if (this.#state !== 'running' || this.#queued.has(resource)) return;
+    this.#queued.add(resource);
+    this.#pending.push([resource, trigger]);
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#active < this.options.concurrency && this.#pending.length > 0) {
+      const [resource, trigger] = this.#pending.shift()!;
+      this.#active++;
+      void this.#recover(resource, trigger, this.owner).finally(() => {
+        this.#active--;
+        this.#queued.delete(resource);
+        this.#pump();
+        if (this.#active === 0 && this.#pending.length === 0) for (const resolve of this.#idle.splice(0)) resolve();
+      });
+    }
+  }
+
+  /** The recovery action for one resource. Never rejects: the outcome says what happened. */
+  async #recover(resource: string, trigger: RecoveryTrigger, actor: string): Promise<RecoveryOutcome> {
+    const nodeId = nodeIdOf(resource) ?? resource;
+    let lease: Lease | null = null;
+    try {
+      lease = await this.options.locks.tryAcquire(resource, { owner: this.owner, purpose: `recovery (${trigger})` });
+      if (!lease) return this.#skip(nodeId, 'held', trigger);
+      const previous = lease.previous;
+      if (!previous) return this.#skip(nodeId, 'not-orphaned', trigger);
+      this.#counters.orphaned++;
+      this.#emit('orphaned', { nodeId, previous, trigger });
+      let outcome;
+      try {
+        outcome = await failStuckNode(this.options.nodes, this.options.policy, {
+          nodeId,
+          fence: lease.fence,
+          previous,
+          actor: actor === this.owner ? actor : `${actor} through ${this.owner}`,
+          trigger: trigger === 'event' ? 'lease expiry event' : trigger === 'sweep' ? 'recovery sweep' : 'operator request',
+        });
+      } catch (error) {
+        if (error instanceof NodeNotFoundError) return this.#skip(nodeId, 'node-missing', trigger);
+        throw error;
+      }
+      if (outcome.outcome === 'stable') return this.#skip(nodeId, 'stable', trigger);
+      const event: RecoveredEvent = {
+        nodeId,
+        from: outcome.from,
+        to: outcome.to,
+        previous,
+        fence: lease.fence,
+        trigger,
+        latencyMs: Math.max(0, Date.now() - previous.expiredAt),
+      };
+      this.#counters.recovered++;
+      this.#emit('recovered', event);
+      return { outcome: 'recovered', ...event };
+    } catch (error) {
+      this.#counters.failed++;
+      this.#emit('failed', { nodeId, trigger, error });
+      // Leave the node to be found again: make our own lease an orphan now instead of clearing the record.
+      const held = lease;
+      lease = null;
+      if (held?.state === 'held') await this.options.locks.breakLease(resource, { fence: held.fence }).catch((e: unknown) => this.#report(e));
+      return { outcome: 'failed', nodeId, error };
+    } finally {
+      await lease?.release().catch((error: unknown) => this.#report(error));
+    }
+  }
+
+  #skip(nodeId: string, reason: SkipReason, trigger: RecoveryTrigger): RecoveryOutcome {
+    this.#counters.skipped++;
+    this.#emit('skipped', { nodeId, reason, trigger });
+    return { outcome: 'skipped', nodeId, reason };
+  }
+
+  #emit<E extends keyof RecoveryEvents>(event: E, ...args: Parameters<RecoveryEvents[E]>): void {
+    try {
+      (this.emit as (event: E, ...args: Parameters<RecoveryEvents[E]>) => boolean)(event, ...args);
+    } catch (error) {
+      this.#report(error);
+    }
+    const log = this.options.eventLog;
+    if (log && event !== 'error') {
+      const [first, second] = args as unknown[];
+      const body = event === 'degraded' ? { message: first, manager: this.owner } : { ...(first as object), manager: this.owner, error: errorText(second ?? (first as { error?: unknown }).error) };
+      log.append(event, body).catch((error: unknown) => this.#report(error));
+    }
+  }
+
+  #report(error: unknown): void {
+    reportBackground(this, error);
+  }
+}
+
+function errorText(error: unknown): string | undefined {
+  if (error === undefined) return undefined;
+  return error instanceof Error ? `${error.name}: ${error.message}` : JSON.stringify(error);
+}
