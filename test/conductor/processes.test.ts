@@ -1,8 +1,6 @@
 // Conductors in real processes: racing for nodes, paused past their lease (SIGSTOP), killed (SIGKILL) and
 // restarted under the same id. The node table is shared between the processes (Redis; Postgres when reachable).
-import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,13 +17,11 @@ import {
 import { PostgresNodeStore, migrate } from 'leasehold/postgres';
 import { standalone, standaloneClient, uniquePrefix } from '../harness/env.js';
 import { PG_REQUIRED, PG_URL, probePostgres, warnPostgresSkipped } from '../support/postgres.js';
-import { eventually, sleep } from '../support/wait.js';
+import { ConductorProcess, killConductorProcesses } from '../support/conductor-process.js';
+import { sleep } from '../support/wait.js';
 
-const root = resolve(import.meta.dirname, '../..');
-type Message = { type: string; [key: string]: unknown };
 
 let redis: Redis;
-const children = new Set<ChildProcess>();
 const cleanup: (() => Promise<unknown>)[] = [];
 
 const pgSchema = `leasehold_t_${randomBytes(4).toString('hex')}`;
@@ -42,7 +38,7 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  killConductorProcesses();
   for (const step of cleanup.reverse()) await step().catch(() => undefined);
   redis.disconnect();
   if (pgPool) {
@@ -50,55 +46,6 @@ afterAll(async () => {
     await pgPool.end();
   }
 });
-
-/** A conductor process: its pid, and a way to send it a command and await the reply of a given type. */
-class ConductorProcess {
-  readonly child: ChildProcess;
-  readonly #inbox: Message[] = [];
-  readonly #waiters: ((m: Message) => boolean)[] = [];
-
-  constructor(env: Record<string, string>) {
-    this.child = fork(resolve(root, 'test/fixtures/conductor-process.ts'), {
-      cwd: root,
-      execArgv: ['--import', 'tsx', '--import', './tools/lua-text.mjs'],
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    children.add(this.child);
-    this.child.on('exit', () => children.delete(this.child));
-    this.child.on('message', (m: Message) => {
-      const i = this.#waiters.findIndex((w) => w(m));
-      if (i >= 0) this.#waiters.splice(i, 1);
-      else this.#inbox.push(m);
-    });
-  }
-
-  /** The next message of `type` (a `failed` message rejects). */
-  next(type: string, ms = 20_000): Promise<Message> {
-    return eventually<Message>((deliver) => {
-      const take = (m: Message): boolean => {
-        if (m.type !== type && m.type !== 'failed') return false;
-        deliver(m);
-        return true;
-      };
-      const i = this.#inbox.findIndex((m) => m.type === type || m.type === 'failed');
-      if (i >= 0) take(this.#inbox.splice(i, 1)[0]!);
-      else this.#waiters.push(take);
-    }, ms, `"${type}" from conductor process ${this.child.pid}`).then((m) => {
-      if (m.type === 'failed') throw new Error(`conductor process failed: ${String(m.error)}`);
-      return m;
-    });
-  }
-
-  async ask(command: object, reply: string): Promise<Message> {
-    this.child.send(command);
-    return this.next(reply);
-  }
-
-  exited(): Promise<void> {
-    return new Promise((done) => (this.child.exitCode !== null || this.child.signalCode !== null ? done() : this.child.once('exit', () => done())));
-  }
-}
 
 interface StoreKind {
   readonly name: string;

@@ -274,11 +274,12 @@ describe('RecoveryManager on a Redis Cluster', () => {
     await until(() => seen.recovered.length === ids.length, 10_000, 'every master heard');
     expect(new Set(seen.recovered.map((e) => e.trigger))).toEqual(new Set(['event']));
     const mastersWithKeys = new Set<string>();
+    const ranges = await cluster.cluster('SLOTS');
     for (const id of ids) {
       const slot = Number(await cluster.cluster('KEYSLOT', w.backend.keys.lockKey(nodeResource(id))));
-      const owner = (await cluster.cluster('SLOTS')) as [number, number, [string, number]][];
-      const range = owner.find(([lo, hi]) => slot >= lo && slot <= hi)!;
-      mastersWithKeys.add(`${range[2][0]}:${range[2][1]}`);
+      const range = ranges.find(([lo, hi]) => slot >= lo && slot <= hi)!;
+      const master = range[2]!;
+      mastersWithKeys.add(`${master[0]}:${master[1]}`);
     }
     expect(mastersWithKeys.size).toBe(3);
   });
