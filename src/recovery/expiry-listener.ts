@@ -26,6 +26,8 @@ export class ExpiryListener {
   readonly #subscribers = new Map<string, Redis>();
   readonly #said = new Set<string>();
   #stopped = false;
+  /** Re-checks the masters whenever a Cluster client refreshes its slot map (failover, resharding). */
+  readonly #onTopology = (): void => void this.refresh().catch((error: unknown) => this.#hooks.onError(error));
 
   constructor(client: RedisClient, hooks: ExpiryListenerHooks) {
     this.#client = client;
@@ -55,6 +57,7 @@ export class ExpiryListener {
         client.once('error', failed);
       });
     }
+    if (client.isCluster) client.on('refresh', this.#onTopology);
     await this.refresh();
   }
 
@@ -77,6 +80,7 @@ export class ExpiryListener {
   /** Closes every subscriber connection. Safe twice. */
   stop(): void {
     this.#stopped = true;
+    this.#client.off('refresh', this.#onTopology);
     for (const subscriber of this.#subscribers.values()) subscriber.disconnect();
     this.#subscribers.clear();
   }
