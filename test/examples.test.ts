@@ -1,9 +1,11 @@
 // Examples can never rot: the README's quick start is a copy of examples/quickstart.ts, and it runs for real.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { RedisBackend, RedisNodeStore } from 'leasehold';
 import { standalone } from './harness/env.js';
 
 const root = resolve(import.meta.dirname, '..');
@@ -36,6 +38,37 @@ describe('examples', () => {
       const out = await runExample('examples/conductor.ts', { REDIS_URL: `redis://${host}:${port}` });
       expect(out).toMatch(/node-1 is active, written with fence \d+/);
     }
+  });
+
+  it('the README recovery example is examples/recovery.ts, verbatim, and it fails a dead holder\'s node', async () => {
+    const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
+    const example = readFileSync(resolve(root, 'examples/recovery.ts'), 'utf8');
+    expect(/## Recovery\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1]).toBe(example);
+    const { host, port } = standalone();
+    const prefix = `example-recovery-${process.pid}`;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './tools/lua-text.mjs', 'examples/recovery.ts'], {
+      cwd: root,
+      env: { ...process.env, REDIS_URL: `redis://${host}:${port}`, PREFIX: prefix },
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    try {
+      while (!out.includes('recovery running')) await new Promise((r) => setTimeout(r, 50));
+      const redis = new Redis({ host, port, lazyConnect: true });
+      const nodes = new RedisNodeStore(redis, { prefix });
+      await nodes.create({ id: 'node-9', provisionState: 'available' });
+      const taken = await new RedisBackend(redis, { prefix }).acquire({ resource: 'node:node-9', token: 'tok', owner: 'conductor-x', purpose: 'deploy', ttlMs: 300 });
+      if (!taken.acquired) throw new Error('not acquired');
+      await nodes.transition('node-9', { from: ['available'], to: 'deploying', fence: taken.fence });
+      const until = Date.now() + 10_000;
+      while (!out.includes('node-9: deploying -> deploy failed (held by conductor-x') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      expect(out).toMatch(/node-9: deploying -> deploy failed \(held by conductor-x, \d+ ms after its lease expired\)/);
+      redis.disconnect();
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
   });
 
   it('examples/quickstart.ts runs against a real Redis', async () => {
