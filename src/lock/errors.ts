@@ -146,3 +146,24 @@ export class BackendError extends LeaseholdError {
     return new BackendError(`${what} failed: ${message}`, { cause });
   }
 }
+
+/** Quorum mode: too few masters answered to reach a majority. Nothing is held. */
+export class QuorumError extends LeaseholdError {
+  readonly code = 'QUORUM_UNREACHABLE' as const;
+
+  constructor(
+    /** What was attempted, e.g. `acquire "node:n1"`. */
+    readonly operation: string,
+    /** The masters that failed or did not answer in time, as `host:port`. */
+    readonly unreachable: readonly string[],
+    /** How many answers a majority needs. */
+    readonly quorum: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `${operation} needs ${quorum} masters but ${unreachable.length} of them did not answer: ${unreachable.join(', ')}. ` +
+        'Bring them back (or fix the network to them); until then nothing can be held safely.',
+      options,
+    );
+  }
+}

@@ -21,6 +21,7 @@ export {
   LeaseReleasedError,
   LockHeldError,
   ManagerClosedError,
+  QuorumError,
   UnknownOptionError,
   type HolderInfo,
   type PreviousHolder,
@@ -36,5 +37,6 @@ export {
 } from './lock-manager.js';
 export { LOCK_MANAGER_DEFAULTS, type LockManagerOptions, type ResolvedLockManagerOptions } from './options.js';
 export { KeySpace } from './redis/keys.js';
+export { QuorumBackend, type QuorumBackendOptions } from './quorum/quorum-backend.js';
 export { REDIS_BACKEND_DEFAULTS, RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
 export type { RedisClient } from './redis/scripts.js';

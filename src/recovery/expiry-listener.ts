@@ -21,7 +21,7 @@ const NEEDED = ['E', 'x'];
  * {@link ExpiryListener.refresh} follows Cluster topology changes (new or promoted masters, removed ones).
  */
 export class ExpiryListener {
-  readonly #client: RedisClient;
+  readonly #clients: readonly RedisClient[];
   readonly #hooks: ExpiryListenerHooks;
   readonly #subscribers = new Map<string, Redis>();
   readonly #said = new Set<string>();
@@ -29,8 +29,9 @@ export class ExpiryListener {
   /** Re-checks the masters whenever a Cluster client refreshes its slot map (failover, resharding). */
   readonly #onTopology = (): void => void this.refresh().catch((error: unknown) => this.#hooks.onError(error));
 
-  constructor(client: RedisClient, hooks: ExpiryListenerHooks) {
-    this.#client = client;
+  /** @param clients - one client per deployment to hear: a standalone/Sentinel or Cluster client, or quorum mode's masters. */
+  constructor(clients: readonly RedisClient[], hooks: ExpiryListenerHooks) {
+    this.#clients = clients;
     this.#hooks = hooks;
   }
 
@@ -41,8 +42,13 @@ export class ExpiryListener {
 
   /** Subscribes on every master now (on a Cluster, once the client knows the slot map). */
   async start(): Promise<void> {
-    const client = this.#client;
-    if (client.isCluster && client.status !== 'ready') {
+    for (const client of this.#clients) if (client.isCluster) await this.#ready(client);
+    for (const client of this.#clients) if (client.isCluster) client.on('refresh', this.#onTopology);
+    await this.refresh();
+  }
+
+  async #ready(client: RedisClient): Promise<void> {
+    if (client.status !== 'ready') {
       // Until the first slot refresh, ioredis lists its startup nodes, replicas included, as masters.
       await new Promise<void>((resolve, reject) => {
         const ready = (): void => {
@@ -57,8 +63,6 @@ export class ExpiryListener {
         client.once('error', failed);
       });
     }
-    if (client.isCluster) client.on('refresh', this.#onTopology);
-    await this.refresh();
   }
 
   /** Subscribes on masters that appeared and drops those that left (a no-op for a standalone client). */
@@ -80,18 +84,18 @@ export class ExpiryListener {
   /** Closes every subscriber connection. Safe twice. */
   stop(): void {
     this.#stopped = true;
-    this.#client.off('refresh', this.#onTopology);
+    for (const client of this.#clients) client.off('refresh', this.#onTopology);
     for (const subscriber of this.#subscribers.values()) subscriber.disconnect();
     this.#subscribers.clear();
   }
 
   #masters(): Redis[] {
-    return this.#client.isCluster ? (this.#client as Cluster).nodes('master') : [this.#client as Redis];
+    return this.#clients.flatMap((client) => (client.isCluster ? (client as Cluster).nodes('master') : [client as Redis]));
   }
 
   async #subscribe(at: string, master: Redis): Promise<void> {
     await this.#enableNotifications(at, master);
-    const db = this.#client.isCluster ? 0 : (master.options.db ?? 0);
+    const db = master.options.db ?? 0;
     const subscriber = master.duplicate({ lazyConnect: false, enableReadyCheck: true });
     subscriber.on('error', (error: unknown) => this.#say(`subscriber:${at}`, `The expiry subscriber on ${at} failed; sweeps cover what it misses.`, error));
     subscriber.on('message', (_channel: string, key: string) => this.#hooks.onExpired(key));

@@ -15,9 +15,9 @@ export interface RecoveryManagerOptions {
   readonly nodes: NodeStore;
   /**
    * A client of the same Redis deployment, used as the template of the subscriber connections it opens (one per
-   * master) to hear `expired` events. Without it, only sweeps find orphans.
+   * master) to hear `expired` events; in quorum mode, the masters' clients. Without it, only sweeps find orphans.
    */
-  readonly subscriber?: RedisClient;
+  readonly subscriber?: RedisClient | readonly RedisClient[];
   /**
    * How often to sweep for orphans whose expiry events were missed, ms: the bound on recovery latency when events
    * are lost is TTL + this.
@@ -46,7 +46,7 @@ export const RECOVERY_DEFAULTS = Object.freeze({ sweepIntervalMs: 5_000, concurr
 export interface ResolvedRecoveryOptions {
   readonly locks: LockManager;
   readonly nodes: NodeStore;
-  readonly subscriber: RedisClient | null;
+  readonly subscriber: readonly RedisClient[] | null;
   readonly sweepIntervalMs: number;
   readonly policy: ResolvedFailurePolicy;
   readonly concurrency: number;
@@ -66,9 +66,10 @@ export function resolveRecoveryOptions(options: unknown): ResolvedRecoveryOption
   if (typeof nodes !== 'object' || nodes === null || typeof (nodes as NodeStore).transition !== 'function' || typeof (nodes as NodeStore).get !== 'function') {
     throw new InvalidOptionError(`RecoveryManager option nodes must be a NodeStore; got ${show(nodes)}.`);
   }
-  const subscriber = given.subscriber ?? null;
-  if (subscriber !== null && (typeof subscriber !== 'object' || typeof (subscriber as { duplicate?: unknown }).duplicate !== 'function')) {
-    throw new InvalidOptionError(`RecoveryManager option subscriber must be an ioredis Redis or Cluster client; got ${show(subscriber)}.`);
+  const subscriberOption = given.subscriber;
+  const subscriber = subscriberOption === undefined ? null : Array.isArray(subscriberOption) ? [...(subscriberOption as RedisClient[])] : [subscriberOption as RedisClient];
+  if (subscriber !== null && (subscriber.length === 0 || !subscriber.every((c: unknown) => typeof c === 'object' && c !== null && typeof (c as { duplicate?: unknown }).duplicate === 'function'))) {
+    throw new InvalidOptionError(`RecoveryManager option subscriber must be an ioredis Redis or Cluster client (or quorum mode's masters); got ${show(subscriberOption)}.`);
   }
   for (const key of ['eventLog', 'audit'] as const) {
     if (given[key] !== undefined && !(given[key] instanceof RedisEventLog)) {
@@ -78,7 +79,7 @@ export function resolveRecoveryOptions(options: unknown): ResolvedRecoveryOption
   return Object.freeze({
     locks: given.locks,
     nodes: nodes as NodeStore,
-    subscriber,
+    subscriber: subscriber && Object.freeze(subscriber),
     sweepIntervalMs: checkDuration('sweepIntervalMs', given.sweepIntervalMs ?? RECOVERY_DEFAULTS.sweepIntervalMs, 10),
     policy: resolveFailurePolicy(given.policy),
     concurrency: checkInteger('concurrency', given.concurrency ?? RECOVERY_DEFAULTS.concurrency, 1, 10_000),

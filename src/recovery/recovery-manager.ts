@@ -2,6 +2,8 @@ import { EventEmitter } from 'eventemitter3';
 import type { HolderInfo } from '../lock/errors.js';
 import { reportBackground } from '../lock/emit.js';
 import type { Lease } from '../lock/lease.js';
+import { QuorumBackend } from '../lock/quorum/quorum-backend.js';
+import type { KeySpace } from '../lock/redis/keys.js';
 import { RedisBackend } from '../lock/redis/redis-backend.js';
 import { Repeater } from '../lock/timers.js';
 import { checkName, checkOptions } from '../lock/validate.js';
@@ -60,7 +62,8 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
   readonly owner: string;
   readonly #sweeper: Repeater;
   readonly #listener: ExpiryListener | null;
-  readonly #backend: RedisBackend | null;
+  /** Where lock keys are parsed from expiry events: the backend's key space (quorum mode: its masters share one). */
+  readonly #keys: KeySpace | null;
   /** Resources queued or in flight, so an event and a sweep never race each other here. */
   readonly #queued = new Set<string>();
   readonly #pending: [string, RecoveryTrigger][] = [];
@@ -76,11 +79,11 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
     this.options = resolveRecoveryOptions(options);
     this.owner = `recovery:${this.options.id}`;
     const backend = this.options.locks.options.backend;
-    this.#backend = backend instanceof RedisBackend ? backend : null;
+    this.#keys = backend instanceof RedisBackend ? backend.keys : backend instanceof QuorumBackend ? backend.masters[0]!.keys : null;
     this.#sweeper = new Repeater(this.options.sweepIntervalMs, () => this.#sweep(), (error) => this.#report(error));
     const { subscriber } = this.options;
     this.#listener =
-      subscriber && this.#backend
+      subscriber && this.#keys
         ? new ExpiryListener(subscriber, {
             onExpired: (key) => this.#heard(key),
             onDegraded: (message, cause) => this.#emit('degraded', message, cause),
@@ -111,8 +114,8 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
   async start(): Promise<void> {
     if (this.#state !== 'idle') return;
     this.#state = 'running';
-    if (this.options.subscriber && !this.#backend) {
-      this.#emit('degraded', 'Expiry events need a RedisBackend; this lock backend is swept only.');
+    if (this.options.subscriber && !this.#keys) {
+      this.#emit('degraded', 'Expiry events need a RedisBackend or QuorumBackend; this lock backend is swept only.');
     }
     await this.#listener?.start().catch((error: unknown) => this.#report(error));
     await this.#sweep().catch((error: unknown) => this.#report(error));
@@ -180,7 +183,7 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
 
   /** A keyspace event: recover the node if the key is one of its lock keys. */
   #heard(key: string): void {
-    const resource = this.#backend?.keys.resourceOfLockKey(key) ?? null;
+    const resource = this.#keys?.resourceOfLockKey(key) ?? null;
     if (resource === null || nodeIdOf(resource) === null) return;
     this.#counters.events++;
     this.#enqueue(resource, 'event');

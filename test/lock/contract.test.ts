@@ -1,32 +1,82 @@
-// The lock contract, run unchanged against a standalone server and a real Redis Cluster (3 masters + 3 replicas).
+// The lock contract, run unchanged against a standalone server, a real Redis Cluster (3 masters + 3 replicas) and
+// quorum mode over three independent masters.
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LeaseLostError, LeaseReleasedError, LockHeldError, LockManager, ManagerClosedError, RedisBackend } from '../../src/index.js';
-import { clusterClient, standaloneClient, uniquePrefix } from '../harness/env.js';
+import {
+  LeaseLostError,
+  LeaseReleasedError,
+  LockHeldError,
+  LockManager,
+  ManagerClosedError,
+  QuorumBackend,
+  RedisBackend,
+  type LockBackend,
+} from '../../src/index.js';
+import { clusterClient, masterClients, standaloneClient, uniquePrefix } from '../harness/env.js';
 import { eventually, sleep } from '../support/wait.js';
 
-const topologies: [string, () => Redis | Cluster][] = [
-  ['standalone', standaloneClient],
-  ['cluster', clusterClient],
-];
+/** A deployment the contract runs on: how to make a backend, and how to reach its lock keys behind its back. */
+interface Topology {
+  readonly name: string;
+  connect(): void;
+  disconnect(): void;
+  backend(prefix: string): LockBackend;
+  /** Sets a resource's lock key on every master (a forced take-over seen by the whole deployment). */
+  setLock(prefix: string, resource: string, value: string, px: number): Promise<void>;
+  /** The lock key's value (on a majority of masters). */
+  getLock(prefix: string, resource: string): Promise<string | null>;
+  delLock(prefix: string, resource: string): Promise<void>;
+}
 
-describe.each(topologies)('lock contract on %s', (_name, connect) => {
+function single(name: string, open: () => Redis | Cluster): Topology {
   let redis: Redis | Cluster;
+  const key = (prefix: string, resource: string): string => new RedisBackend(redis, { prefix }).keys.lockKey(resource);
+  return {
+    name,
+    connect: () => void (redis = open()),
+    disconnect: () => redis.disconnect(),
+    backend: (prefix) => new RedisBackend(redis, { prefix }),
+    setLock: async (prefix, resource, value, px) => void (await redis.set(key(prefix, resource), value, 'PX', px)),
+    getLock: (prefix, resource) => redis.get(key(prefix, resource)),
+    delLock: async (prefix, resource) => void (await redis.del(key(prefix, resource))),
+  };
+}
+
+function quorum(): Topology {
+  let clients: Redis[] = [];
+  const key = (prefix: string, resource: string): string => new RedisBackend(clients[0]!, { prefix }).keys.lockKey(resource);
+  return {
+    name: 'quorum of 3 masters',
+    connect: () => void (clients = masterClients()),
+    disconnect: () => clients.forEach((c) => c.disconnect()),
+    backend: (prefix) => new QuorumBackend(clients, { prefix }),
+    setLock: async (prefix, resource, value, px) => void (await Promise.all(clients.map((c) => c.set(key(prefix, resource), value, 'PX', px)))),
+    getLock: async (prefix, resource) => {
+      const values = await Promise.all(clients.map((c) => c.get(key(prefix, resource))));
+      return values.find((v) => values.filter((w) => w === v).length >= 2) ?? null;
+    },
+    delLock: async (prefix, resource) => void (await Promise.all(clients.map((c) => c.del(key(prefix, resource))))),
+  };
+}
+
+const topologies: Topology[] = [single('standalone', standaloneClient), single('cluster', clusterClient), quorum()];
+
+describe.each(topologies)('lock contract on $name', (topology) => {
   const managers: LockManager[] = [];
 
   /** A manager on a fresh prefix (or the given one), closed after the suite. */
   function manager(prefix = uniquePrefix('contract'), ttlMs = 1_000, extra: { heartbeatMs?: number } = {}): LockManager {
-    const locks = new LockManager({ backend: new RedisBackend(redis, { prefix }), ttlMs, ...extra });
+    const locks = new LockManager({ backend: topology.backend(prefix), ttlMs, ...extra });
     managers.push(locks);
     return locks;
   }
 
   beforeAll(() => {
-    redis = connect();
+    topology.connect();
   });
   afterAll(async () => {
     await Promise.all(managers.map((m) => m.close()));
-    redis.disconnect();
+    topology.disconnect();
   });
 
   it('grants a lease with its fields and refuses a second holder, naming the first', async () => {
@@ -131,7 +181,7 @@ describe.each(topologies)('lock contract on %s', (_name, connect) => {
       await lease.release();
     }
     // Expiry: a holder that never renews (the backend used directly, as a dead process would leave it).
-    const backend = new RedisBackend(redis, { prefix });
+    const backend = topology.backend(prefix);
     const dead = await backend.acquire({ resource: 'node-6', token: 'dead-token', owner: 'dead', purpose: '', ttlMs: 100 });
     expect(dead.acquired).toBe(true);
     if (dead.acquired) fences.push(dead.fence);
@@ -162,7 +212,6 @@ describe.each(topologies)('lock contract on %s', (_name, connect) => {
   it('reports a lease lost, once and loudly, when its lock is deleted or taken by force', async () => {
     const prefix = uniquePrefix('lost');
     const locks = manager(prefix, 600, { heartbeatMs: 100 });
-    const backend = new RedisBackend(redis, { prefix });
     const lease = await locks.acquire('node-8', { owner: 'a' });
     const losses: LeaseLostError[] = [];
     lease.on('lost', (error) => losses.push(error));
@@ -170,7 +219,7 @@ describe.each(topologies)('lock contract on %s', (_name, connect) => {
     locks.on('lost', (_lease, error) => managerLosses.push(error));
 
     // Taken by force: the lock key now holds another token (what an operator's forced break does).
-    await redis.set(backend.keys.lockKey('node-8'), 'someone-else', 'PX', 5_000);
+    await topology.setLock(prefix, 'node-8', 'someone-else', 5_000);
     const error = await eventually<LeaseLostError>((done) => lease.once('lost', done), 2_000, 'lost');
     expect(error).toBeInstanceOf(LeaseLostError);
     expect(error).toMatchObject({ code: 'LEASE_LOST', reason: 'token-mismatch', resource: 'node-8', fence: lease.fence });
@@ -180,13 +229,13 @@ describe.each(topologies)('lock contract on %s', (_name, connect) => {
     await expect(lease.extend()).rejects.toBe(error);
     // Releasing a lost lease leaves the other holder's lock alone.
     expect(await lease.release()).toBe(false);
-    expect(await redis.get(backend.keys.lockKey('node-8'))).toBe('someone-else');
+    expect(await topology.getLock(prefix, 'node-8')).toBe('someone-else');
     await sleep(300);
     expect(losses).toHaveLength(1);
     expect(managerLosses).toHaveLength(1);
 
     const other = await locks.acquire('node-9', { owner: 'a' });
-    await redis.del(backend.keys.lockKey('node-9'));
+    await topology.delLock(prefix, 'node-9');
     await eventually((done) => other.once('lost', done), 2_000, 'lost after delete');
     expect(other.state).toBe('lost');
   });
@@ -194,7 +243,7 @@ describe.each(topologies)('lock contract on %s', (_name, connect) => {
   it('lists orphans with their last holder until the resource is taken again', async () => {
     const prefix = uniquePrefix('orphans');
     const locks = manager(prefix);
-    const backend = new RedisBackend(redis, { prefix });
+    const backend = topology.backend(prefix);
     const resources = ['node-a', 'node-b', 'node-c'];
     for (const resource of resources) {
       const granted = await backend.acquire({ resource, token: `t-${resource}`, owner: 'dead-conductor', purpose: 'deploy', ttlMs: 100 });

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   InvalidOptionError,
   LockManager,
+  QuorumBackend,
+  type LockBackend,
   RecoveryManager,
   RedisBackend,
   RedisNodeStore,
@@ -19,7 +21,7 @@ import {
   type SkippedEvent,
   type Transition,
 } from 'leasehold';
-import { clusterClient, standaloneClient, uniquePrefix } from '../harness/env.js';
+import { clusterClient, masterClients, standaloneClient, uniquePrefix } from '../harness/env.js';
 import { RedisServer } from '../harness/redis-server.js';
 import { createRedisClient } from '../harness/clients.js';
 import { sleep } from '../support/wait.js';
@@ -53,15 +55,18 @@ interface World {
   prefix: string;
   client: Redis | Cluster;
   nodes: CountingStore;
-  backend: RedisBackend;
+  backend: LockBackend;
+  /** What RecoveryManager's subscriber option gets here. */
+  subscriber: Redis | Cluster | Redis[];
   manager: (extra?: Partial<ConstructorParameters<typeof RecoveryManager>[0]>) => RecoveryManager;
   /** Creates a node in `state` and leaves it held by a dead holder whose lease expires after `ttlMs`. */
   orphan: (id: string, state: ProvisionStateValue, ttlMs: number, extra?: { maintenance?: boolean; driver?: string }) => Promise<number>;
 }
 
-function world(client: Redis | Cluster = redis): World {
+/** A deployment on `client` (with its node store), or in quorum mode over `masters` (the node store stays on `client`). */
+function world(client: Redis | Cluster = redis, masters?: Redis[]): World {
   const prefix = uniquePrefix('recovery');
-  const backend = new RedisBackend(client, { prefix });
+  const backend: LockBackend = masters ? new QuorumBackend(masters, { prefix }) : new RedisBackend(client, { prefix });
   const nodes = new CountingStore(new RedisNodeStore(client, { prefix }));
   let fence = 0;
   return {
@@ -69,6 +74,7 @@ function world(client: Redis | Cluster = redis): World {
     client,
     nodes,
     backend,
+    subscriber: masters ?? client,
     manager: (extra = {}) => {
       const locks = new LockManager({ backend, ttlMs: 2_000 });
       const manager = new RecoveryManager({ locks, nodes, sweepIntervalMs: 60_000, ...extra });
@@ -117,13 +123,26 @@ const STUCK: [string, ProvisionStateValue, ProvisionStateValue][] = [
   ['n-servicing', 'servicing', 'service failed'],
 ];
 
-describe('RecoveryManager', () => {
+/** The deployments the generic recovery tests run on: one standalone server, and quorum mode over three masters. */
+const deployments: { name: string; world: () => World }[] = [
+  { name: 'standalone', world: () => world() },
+  {
+    name: 'quorum of 3 masters',
+    world: () => {
+      const clients = masterClients();
+      cleanup.push(() => clients.forEach((c) => c.disconnect()));
+      return world(redis, clients);
+    },
+  },
+];
+
+describe.each(deployments)('RecoveryManager on $name', (deployment) => {
   it('hears expiry events and fails every stuck node once, maintenance and unknown drivers included', async () => {
-    const w = world();
-    const manager = w.manager({ subscriber: redis, sweepIntervalMs: 60_000 });
+    const w = deployment.world();
+    const manager = w.manager({ subscriber: w.subscriber, sweepIntervalMs: 60_000 });
     const seen = record(manager);
     await manager.start();
-    expect(manager.listening).toHaveLength(1);
+    expect(manager.listening).toHaveLength(Array.isArray(w.subscriber) ? w.subscriber.length : 1);
     for (const [id, state] of STUCK) await w.orphan(id, state, 400, { maintenance: id === 'n-cleaning', driver: id === 'n-inspecting' ? 'no-such-driver' : 'ipmi' });
     await w.orphan('n-active', 'active', 400);
     await until(() => seen.recovered.length === STUCK.length && seen.skipped.length === 1, 10_000, 'every stuck node recovered');
@@ -145,7 +164,7 @@ describe('RecoveryManager', () => {
   });
 
   it('sweeps find orphans when there are no events at all', async () => {
-    const w = world();
+    const w = deployment.world();
     const manager = w.manager({ sweepIntervalMs: 200 });
     const seen = record(manager);
     await manager.start();
@@ -156,6 +175,38 @@ describe('RecoveryManager', () => {
     expect(manager.lastSweepAt).toBeGreaterThan(Date.now() - 5_000);
   });
 
+  it('three managers racing, events and sweeps both on, recover each node exactly once', async () => {
+    const w = deployment.world();
+    const managers = [0, 1, 2].map(() => w.manager({ subscriber: w.subscriber, sweepIntervalMs: 150, concurrency: 4 }));
+    const seen = managers.map(record);
+    await Promise.all(managers.map((m) => m.start()));
+    const ids = Array.from({ length: 30 }, (_, i) => `race-${i}`);
+    for (const id of ids) await w.orphan(id, 'deploying', 300 + (id.length % 7) * 10);
+    await until(async () => (await w.nodes.list({ state: 'deploy failed' })).length === ids.length, 10_000, 'all recovered');
+    await sleep(500); // let any straggling duplicate show itself
+    const recovered = seen.flatMap((s) => s.recovered.map((e) => e.nodeId)).sort();
+    expect(recovered).toEqual([...ids].sort());
+    for (const id of ids) expect(w.nodes.applied.get(id), id).toBe(1);
+    expect(seen.filter((s) => s.recovered.length > 0).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('finds a node again when a recovery worker died midway', async () => {
+    const w = deployment.world();
+    await w.orphan('mid', 'cleaning', 200);
+    await sleep(300);
+    // A recovery worker takes the orphan, then dies before writing: its own lease expires unreleased.
+    const taken = await w.backend.acquire({ resource: nodeResource('mid'), token: 'dying', owner: 'recovery:dying', purpose: 'recovery', ttlMs: 300 });
+    expect(taken).toMatchObject({ acquired: true, previous: { owner: 'conductor-dead' } });
+    const manager = w.manager({ subscriber: w.subscriber, sweepIntervalMs: 200 });
+    const seen = record(manager);
+    await manager.start();
+    await until(() => seen.recovered.length === 1, 5_000, 'recovery after the dead worker');
+    expect(seen.recovered[0]).toMatchObject({ nodeId: 'mid', from: 'cleaning', to: 'clean failed', previous: { owner: 'recovery:dying' } });
+    expect(w.nodes.applied.get('mid')).toBe(1);
+  });
+});
+
+describe('RecoveryManager', () => {
   it('recovers within TTL + one sweep period when the subscriber is disconnected across the expiry', async () => {
     const w = world();
     const sweepMs = 1_000;
@@ -212,36 +263,6 @@ describe('RecoveryManager', () => {
     expect(degraded[0]).toMatch(/CONFIG refused.*only sweeps find orphans/);
   });
 
-  it('three managers racing, events and sweeps both on, recover each node exactly once', async () => {
-    const w = world();
-    const managers = [0, 1, 2].map(() => w.manager({ subscriber: redis, sweepIntervalMs: 150, concurrency: 4 }));
-    const seen = managers.map(record);
-    await Promise.all(managers.map((m) => m.start()));
-    const ids = Array.from({ length: 30 }, (_, i) => `race-${i}`);
-    for (const id of ids) await w.orphan(id, 'deploying', 300 + (id.length % 7) * 10);
-    await until(async () => (await w.nodes.list({ state: 'deploy failed' })).length === ids.length, 10_000, 'all recovered');
-    await sleep(500); // let any straggling duplicate show itself
-    const recovered = seen.flatMap((s) => s.recovered.map((e) => e.nodeId)).sort();
-    expect(recovered).toEqual([...ids].sort());
-    for (const id of ids) expect(w.nodes.applied.get(id), id).toBe(1);
-    expect(seen.filter((s) => s.recovered.length > 0).length).toBeGreaterThanOrEqual(1);
-  });
-
-  it('finds a node again when a recovery worker died midway', async () => {
-    const w = world();
-    await w.orphan('mid', 'cleaning', 200);
-    await sleep(300);
-    // A recovery worker takes the orphan, then dies before writing: its own lease expires unreleased.
-    const taken = await w.backend.acquire({ resource: nodeResource('mid'), token: 'dying', owner: 'recovery:dying', purpose: 'recovery', ttlMs: 300 });
-    expect(taken).toMatchObject({ acquired: true, previous: { owner: 'conductor-dead' } });
-    const manager = w.manager({ subscriber: redis, sweepIntervalMs: 200 });
-    const seen = record(manager);
-    await manager.start();
-    await until(() => seen.recovered.length === 1, 5_000, 'recovery after the dead worker');
-    expect(seen.recovered[0]).toMatchObject({ nodeId: 'mid', from: 'cleaning', to: 'clean failed', previous: { owner: 'recovery:dying' } });
-    expect(w.nodes.applied.get('mid')).toBe(1);
-  });
-
   it('rejects bad options with typed errors', () => {
     const w = world();
     const locks = new LockManager({ backend: w.backend, ttlMs: 1_000 });
@@ -262,6 +283,7 @@ describe('RecoveryManager on a Redis Cluster', () => {
     const cluster = clusterClient();
     cleanup.push(() => cluster.disconnect());
     const w = world(cluster);
+    const keys = (w.backend as RedisBackend).keys;
     const manager = w.manager({ subscriber: cluster, sweepIntervalMs: 60_000 });
     const seen = record(manager);
     await manager.start();
@@ -269,14 +291,14 @@ describe('RecoveryManager on a Redis Cluster', () => {
     // Enough nodes that every master holds some of their lock keys.
     const ids = Array.from({ length: 24 }, (_, i) => `cl-${i}`);
     for (const id of ids) await w.orphan(id, 'deploying', 400);
-    const slots = new Set(ids.map((id) => w.backend.keys.shardOf(nodeResource(id))));
+    const slots = new Set(ids.map((id) => keys.shardOf(nodeResource(id))));
     expect(slots.size).toBeGreaterThan(6);
     await until(() => seen.recovered.length === ids.length, 10_000, 'every master heard');
     expect(new Set(seen.recovered.map((e) => e.trigger))).toEqual(new Set(['event']));
     const mastersWithKeys = new Set<string>();
     const ranges = await cluster.cluster('SLOTS');
     for (const id of ids) {
-      const slot = Number(await cluster.cluster('KEYSLOT', w.backend.keys.lockKey(nodeResource(id))));
+      const slot = Number(await cluster.cluster('KEYSLOT', keys.lockKey(nodeResource(id))));
       const range = ranges.find(([lo, hi]) => slot >= lo && slot <= hi)!;
       const master = range[2]!;
       mastersWithKeys.add(`${master[0]}:${master[1]}`);

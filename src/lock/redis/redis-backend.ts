@@ -77,6 +77,11 @@ export class RedisBackend implements LockBackend {
     lockScripts.define(client);
   }
 
+  /** The ioredis client this backend uses (yours: leasehold never closes it). */
+  get client(): RedisClient {
+    return this.#client;
+  }
+
   /** Takes the resource if free or orphaned (one script call); see scripts/acquire-3.lua. */
   async acquire(request: AcquireRequest): Promise<AcquireOutcome> {
     if (typeof request !== 'object' || request === null) {
@@ -237,7 +242,19 @@ export class RedisBackend implements LockBackend {
     return { broken: false, holder, ttlMs: ttl >= 0 ? ttl : null };
   }
 
-  async #call(name: 'acquire' | 'release' | 'inspect' | 'leases' | 'break', args: (string | number)[]): Promise<unknown> {
+  /**
+   * Raises the fence recorded for the lease `token` holds to at least `fence` (one script call); `false` when the
+   * token no longer holds the lock. Quorum mode writes a quorum's fence back with it.
+   */
+  async raiseFence(resource: string, token: string, fence: number): Promise<boolean> {
+    checkName('resource', resource);
+    checkName('token', token);
+    checkInteger('fence', fence, 1, Number.MAX_SAFE_INTEGER);
+    const shard = this.keys.shardOf(resource);
+    return (await this.#call('raiseFence', [this.keys.lockKey(resource, shard), this.keys.metaKey(shard), resource, token, String(fence)])) === 1;
+  }
+
+  async #call(name: 'acquire' | 'release' | 'inspect' | 'leases' | 'break' | 'raiseFence', args: (string | number)[]): Promise<unknown> {
     try {
       return await lockScripts.call(this.#client, name, args);
     } catch (cause) {

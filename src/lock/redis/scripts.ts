@@ -5,6 +5,7 @@ import inspectLua from './scripts/inspect-3.lua';
 import leasesLua from './scripts/leases-2.lua';
 import libLua from './scripts/lib.lua';
 import orphansLua from './scripts/orphans-2.lua';
+import raiseFenceLua from './scripts/raise-fence-2.lua';
 import releaseLua from './scripts/release-2.lua';
 import { ScriptSet } from './script-set.js';
 
@@ -19,6 +20,7 @@ export const lockScripts = new ScriptSet('lock', {
   orphans: { lua: libLua + orphansLua, keys: 2 },
   leases: { lua: leasesLua, keys: 2 },
   break: { lua: libLua + breakLua, keys: 3 },
+  raiseFence: { lua: raiseFenceLua, keys: 2 },
 });
 
 /** The names of the lock backend's scripts. */

@@ -1,0 +1,23 @@
+-- Raises the fence recorded for a lease its token still holds, so the master remembers a fence issued by a quorum
+-- (quorum mode: the lease's fence is the highest any master of the quorum issued, written back to each of them).
+--
+-- KEYS[1]  lock key of the resource
+-- KEYS[2]  meta hash of the resource's shard
+-- ARGV[1]  resource
+-- ARGV[2]  token
+-- ARGV[3]  fence (decimal string)
+--
+-- Reply: 1 when the record now holds a fence >= ARGV[3]; 0 when the token no longer holds the lock.
+
+if redis.call('GET', KEYS[1]) ~= ARGV[2] then
+  return 0
+end
+local record = redis.call('HGET', KEYS[2], ARGV[1])
+if not record then
+  return 0
+end
+local digits = string.match(record, '^%d+')
+if #digits < #ARGV[3] or (#digits == #ARGV[3] and digits < ARGV[3]) then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3] .. string.sub(record, #digits + 1))
+end
+return 1
