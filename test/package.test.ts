@@ -1,5 +1,6 @@
-// The published shape: `npm pack` holds dist only, and both ESM and CommonJS consumers load it by name.
-import { execFileSync } from 'node:child_process';
+// The published shape: `npm pack` holds dist only, both ESM and CommonJS consumers load it by name, and its
+// `leasehold` bin runs.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -110,6 +111,37 @@ describe('published package', () => {
     // The Postgres entry takes the application's Pool: it imports pg's types, never pg itself.
     for (const types of ['postgres.d.ts', 'postgres.d.cts']) expect(readFileSync(join(root, 'dist', types), 'utf8')).toMatch(/from ["']pg["']/);
     for (const entry of ['postgres.js', 'postgres.cjs']) expect(entryFiles(entry).filter(loadsPg)).toEqual([]);
+  });
+
+  it('ships the leasehold bin: --help exits 0, status runs against Redis', () => {
+    const pkgDir = join(dir, 'node_modules', 'leasehold');
+    const { bin } = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(Object.keys(bin)).toEqual(['leasehold']);
+    const cli = join(pkgDir, bin.leasehold!);
+    expect(readFileSync(cli, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    // Run as npm links it: the file itself, through its hashbang (npm pack keeps it executable).
+    const env = { ...process.env, REDIS_URL: undefined };
+    const help = spawnSync(cli, ['--help'], { cwd: dir, encoding: 'utf8', env, timeout: 30_000 });
+    expect(help.stderr).toBe('');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('leasehold recover <node...>');
+    const { host, port } = standalone();
+    const prefix = uniquePrefix('bin');
+    const status = spawnSync(cli, ['status', '--json', '--redis', `redis://${host}:${port}`, '--prefix', prefix], { cwd: dir, encoding: 'utf8', env, timeout: 30_000 });
+    expect(status.status).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ prefix, conductors: [], leases: [], orphans: [], audit: [] });
+  });
+
+  it('says clearly that --store postgres needs pg where pg is not installed (exit 2)', () => {
+    const { host, port } = standalone();
+    const run = spawnSync(
+      process.execPath,
+      [join(noPgDir, 'node_modules', 'leasehold', 'dist', 'cli.js'), 'recover', 'n1', '--redis', `redis://${host}:${port}`, '--prefix', uniquePrefix('bin'), '--store', 'postgres', '--pg', 'postgres://u:s3cret@127.0.0.1:1/db'],
+      { cwd: noPgDir, encoding: 'utf8', env: { ...process.env, REDIS_URL: undefined }, timeout: 30_000 },
+    );
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('--store postgres needs the "pg" package, which is not installed here: npm install pg');
+    expect(run.stdout + run.stderr).not.toContain('s3cret');
   });
 
   it.each([
