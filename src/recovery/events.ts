@@ -42,6 +42,8 @@ export interface SkippedEvent {
   readonly nodeId: string;
   readonly reason: SkipReason;
   readonly trigger: RecoveryTrigger;
+  /** The orphan's holder, when the lease was an orphan (reasons `stable` and `node-missing`: its record was cleared). */
+  readonly previous?: PreviousHolder;
 }
 
 /** A recovery attempt that failed; the node is left to be found again (its orphan record stays). */

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'eventemitter3';
-import type { HolderInfo } from '../lock/errors.js';
+import { InvalidOptionError, type HolderInfo, type PreviousHolder } from '../lock/errors.js';
 import { reportBackground } from '../lock/emit.js';
 import type { Lease } from '../lock/lease.js';
 import { QuorumBackend } from '../lock/quorum/quorum-backend.js';
 import type { KeySpace } from '../lock/redis/keys.js';
 import { RedisBackend } from '../lock/redis/redis-backend.js';
 import { Repeater } from '../lock/timers.js';
-import { checkName, checkOptions } from '../lock/validate.js';
+import { checkName, checkOptions, show } from '../lock/validate.js';
 import { NodeNotFoundError } from '../nodes/errors.js';
 import { failStuckNode } from '../nodes/fail-stuck-node.js';
 import { nodeIdOf, nodeResource } from '../nodes/resources.js';
@@ -146,12 +146,12 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
     const given = checkOptions<RecoverNodeOptions>('recoverNode options', options, ['actor', 'reason', 'force']);
     const actor = checkName('recoverNode actor', given.actor);
     const force = given.force === true;
-    if (given.force !== undefined && typeof given.force !== 'boolean') throw new ReasonRequiredError('recoverNode force must be true or false.');
+    if (given.force !== undefined && typeof given.force !== 'boolean') throw new InvalidOptionError(`recoverNode force must be true or false; got ${show(given.force)}.`);
     if (force && (typeof given.reason !== 'string' || given.reason.trim() === '')) {
       throw new ReasonRequiredError('A forced recovery needs a reason (--reason "..."): it is written to the audit record.');
     }
     if (force && !this.options.audit) {
-      throw new ReasonRequiredError('A forced recovery needs an audit log: pass { audit: new RedisEventLog(redis, "audit", { prefix }) }.');
+      throw new InvalidOptionError('A forced recovery needs an audit log: construct the RecoveryManager with { audit: new RedisEventLog(redis, "audit", { prefix }) }.');
     }
     await this.options.nodes.get(nodeId);
     const resource = nodeResource(nodeId);
@@ -159,20 +159,21 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
     let broke: HolderInfo | null = null;
     if (info.holder) {
       if (!force) throw new LiveLeaseError(nodeId, info.holder, info.ttlMs);
+      // The audit record is written before the lease is broken: a break is never left unrecorded (if the append
+      // fails, nothing was broken). A second record gives the outcome once the node is recovered.
+      const audit = this.options.audit!;
+      const intent = { actor, reason: given.reason, nodeId, resource, previous: info.holder, ttlLeftMs: info.ttlMs };
+      await audit.append('forced-break', { at: Date.now(), ...intent });
       const outcome = await this.options.locks.breakLease(resource, { fence: info.holder.fence });
       if (!outcome.broken) {
+        await audit.append('forced-break-not-needed', { at: Date.now(), ...intent, found: outcome.holder }).catch((e: unknown) => this.#report(e));
         if (outcome.holder && outcome.ttlMs !== null) throw new LiveLeaseError(nodeId, outcome.holder, outcome.ttlMs); // a newer lease meanwhile
       } else {
         broke = outcome.holder;
-        await this.options.audit!.append('forced-break', {
-          at: Date.now(),
-          actor,
-          reason: given.reason,
-          nodeId,
-          resource,
-          previous: info.holder,
-          ttlLeftMs: info.ttlMs,
-        });
+        const result = await this.#recover(resource, 'operator', actor);
+        const fields = result.outcome === 'recovered' ? { fence: result.fence, from: result.from, to: result.to } : result.outcome === 'skipped' ? { reason: result.reason } : { error: errorText(result.error) };
+        await audit.append('forced-recovery', { at: Date.now(), actor, nodeId, resource, outcome: result.outcome, ...fields }).catch((e: unknown) => this.#report(e));
+        return { ...result, broke };
       }
     } else if (!info.orphan) {
       throw new NotOrphanedError(nodeId, info.lastHolder);
@@ -240,10 +241,10 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
           trigger: trigger === 'event' ? 'lease expiry event' : trigger === 'sweep' ? 'recovery sweep' : 'operator request',
         });
       } catch (error) {
-        if (error instanceof NodeNotFoundError) return this.#skip(nodeId, 'node-missing', trigger);
+        if (error instanceof NodeNotFoundError) return this.#skip(nodeId, 'node-missing', trigger, previous);
         throw error;
       }
-      if (outcome.outcome === 'stable') return this.#skip(nodeId, 'stable', trigger);
+      if (outcome.outcome === 'stable') return this.#skip(nodeId, 'stable', trigger, previous);
       const event: RecoveredEvent = {
         nodeId,
         from: outcome.from,
@@ -269,9 +270,9 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
     }
   }
 
-  #skip(nodeId: string, reason: SkipReason, trigger: RecoveryTrigger): RecoveryOutcome {
+  #skip(nodeId: string, reason: SkipReason, trigger: RecoveryTrigger, previous?: PreviousHolder): RecoveryOutcome {
     this.#counters.skipped++;
-    this.#emit('skipped', { nodeId, reason, trigger });
+    this.#emit('skipped', previous ? { nodeId, reason, trigger, previous } : { nodeId, reason, trigger });
     return { outcome: 'skipped', nodeId, reason };
   }
 

@@ -155,10 +155,11 @@ describe('Operator: recoverNode', () => {
     expect(write).toMatchObject({ fence: lease.fence, storedFence: result.fence });
     expect((await w.nodes.get('n2')).provisionState).toBe('deploy failed');
 
-    // The audit record: who, when, why, the previous holder and its fence.
+    // The audit records: who, when, why, the previous holder and its fence (written before the break), then the outcome.
     const audit = await w.audit.tail(10);
-    expect(audit).toHaveLength(1);
-    const [record] = audit as [LogEntry<Record<string, unknown>>];
+    expect(audit.map((a) => a.type)).toEqual(['forced-break', 'forced-recovery']);
+    const [record, outcome] = audit as [LogEntry<Record<string, unknown>>, LogEntry<Record<string, unknown>>];
+    expect(outcome.body).toMatchObject({ actor: 'alice', nodeId: 'n2', outcome: 'recovered', fence: result.fence, from: 'deploying', to: 'deploy failed' });
     expect(record.type).toBe('forced-break');
     expect(record.body).toMatchObject({
       actor: 'alice',
