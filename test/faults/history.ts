@@ -1,0 +1,52 @@
+// The shared history of a fault scenario: every process appends one JSON line per event to one file (O_APPEND, lines
+// far below the size at which appends could interleave). Timestamps come from the system-wide monotonic clock
+// (process.hrtime on Linux is CLOCK_MONOTONIC, the same in every process), so events of different processes order.
+import { appendFileSync, readFileSync } from 'node:fs';
+
+/** One event of the history. */
+export type HistoryEvent =
+  | { kind: 'acquire-ok'; resource: string; fence: number; previousFence: number | null }
+  | { kind: 'acquire-fail'; resource: string }
+  | { kind: 'valid'; resource: string; fence: number; until: number }
+  | { kind: 'lost'; resource: string; fence: number; reason: string }
+  | { kind: 'released'; resource: string; fence: number }
+  | { kind: 'write-ok'; resource: string; fence: number }
+  | { kind: 'write-rejected'; resource: string; fence: number; error: string }
+  | { kind: 'recovered'; resource: string; fence: number; previousFence: number; to: string }
+  | { kind: 'killed'; victim: number }
+  | { kind: 'fault'; name: string; detail?: string };
+
+/** An event as stored: when (monotonic ms), who (process label and pid), what. */
+export type Entry = HistoryEvent & { t: number; who: string; pid: number };
+
+/** Monotonic milliseconds, comparable across processes of this host. */
+export function now(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+/** Appends events to the history file as this process (`who`). */
+export class HistoryWriter {
+  constructor(
+    readonly file: string,
+    readonly who: string,
+  ) {}
+
+  record(event: HistoryEvent): void {
+    appendFileSync(this.file, `${JSON.stringify({ ...event, t: now(), who: this.who, pid: process.pid })}\n`);
+  }
+}
+
+/** Reads a history file, ordered by time. */
+export function readHistory(file: string): Entry[] {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Entry)
+    .sort((a, b) => a.t - b.t);
+}
