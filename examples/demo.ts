@@ -1,135 +1,151 @@
-// `npm run demo`: two conductor processes hold nodes with leasehold; one is killed with SIGKILL. Its leases are
-// not released, so they expire and show up as orphans with their last holder; taking them over grows the fence.
-// The survivor keeps its nodes throughout. Exits non-zero when an invariant fails.
+// `npm run demo`: three conductor processes provision a dozen nodes through a shared RedisNodeStore, each node
+// under an exclusive, fenced lease; mid-way one conductor is killed (or paused past its TTL, or stopped cleanly),
+// and the RecoveryManagers in the surviving processes move its nodes to their failed states. The demo watches it
+// live, checks the invariants from what every process reported (no double hold, no accepted stale write, no lease
+// left, no node stuck), prints a summary, writes an HTML timeline, and exits non-zero when an invariant failed.
 //
-// Options: --ttl MS (lease TTL, default 3000), --nodes N (per conductor, default 5). REDIS_URL: use that Redis
-// (under a prefix of its own, cleaned up) instead of a private redis-server.
-import { fork, type ChildProcess } from 'node:child_process';
+// Options: see examples/demo/cli-options.ts (or --help). REDIS_URL: use that Redis instead of a private one.
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { LockManager, RedisBackend } from 'leasehold';
-import { startPrivateRedis } from './private-redis.js';
+import { LockManager, RedisBackend, RedisNodeStore, nodeIdOf } from 'leasehold';
+import { auditLeases, auditRecoveries, auditWrites } from './demo/audit.js';
+import { parseDemoOptions, USAGE, UsageError, type DemoOptions } from './demo/cli-options.js';
+import type { ConductorProcess } from './demo/fleet.js';
+import { createLiveView, type LiveView } from './demo/live-view.js';
+import { removePrefix, startPrivateRedis, type PrivateRedis } from './demo/redis-server.js';
+import { renderReport } from './demo/report-html.js';
+import { runScenario } from './demo/scenario.js';
+import { buildSummary, formatSummary, summaryRows } from './demo/summary.js';
+import { Timeline } from './demo/timeline.js';
 
-interface Held {
-  type: 'held';
-  leases: { node: string; fence: number }[];
-}
-interface Lost {
-  type: 'lost';
-  node: string;
-  reason: string;
-}
-
-function options(): { ttl: number; nodes: number } {
+function readOptions(): DemoOptions {
   try {
-    const { values } = parseArgs({ options: { ttl: { type: 'string', default: '3000' }, nodes: { type: 'string', default: '5' } } });
-    const ttl = Number(values.ttl);
-    const nodes = Number(values.nodes);
-    if (!Number.isInteger(ttl) || ttl < 500 || ttl > 60_000) throw new Error(`--ttl must be a whole number of ms from 500 to 60000; got ${values.ttl}`);
-    if (!Number.isInteger(nodes) || nodes < 1 || nodes > 1_000) throw new Error(`--nodes must be a whole number from 1 to 1000; got ${values.nodes}`);
-    return { ttl, nodes };
+    return parseDemoOptions(process.argv.slice(2));
   } catch (error) {
-    console.error(`demo: ${(error as Error).message}`);
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`demo: ${error.message}\n\n${USAGE}`);
     process.exit(2);
   }
 }
 
-const { ttl, nodes } = options();
-const log = (line: string): void => console.log(`${(performance.now() / 1000).toFixed(1).padStart(5)}s  ${line}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-let server: { url: string; stop(): void } | null = null;
-const url = process.env.REDIS_URL ?? (server = await startPrivateRedis()).url;
-process.once('SIGINT', () => {
-  server?.stop();
-  process.exit(130);
-});
-log(server ? `started a private redis-server at ${url}` : `using REDIS_URL ${url.replace(/\/\/[^@]*@/, '//***@')}`);
-
-const prefix = `demo-${randomBytes(4).toString('hex')}`;
-const redis = new Redis(url);
-const locks = new LockManager({ backend: new RedisBackend(redis, { prefix }), ttlMs: ttl });
-const failures: string[] = [];
-
-function conductor(id: string, owned: string[]): { child: ChildProcess; held: Promise<Held>; lost: Lost[] } {
-  const child = fork(new URL('./demo-conductor.ts', import.meta.url), [url, prefix, id, String(ttl), ...owned], {
-    execArgv: process.execArgv,
-  });
-  const lost: Lost[] = [];
-  const held = new Promise<Held>((resolve, reject) => {
-    child.on('message', (message: Held | Lost) => (message.type === 'held' ? resolve(message) : lost.push(message)));
-    child.once('exit', (code) => reject(new Error(`${id} exited with ${code} before holding its nodes`)));
-  });
-  return { child, held, lost };
-}
-
-const names = (from: number) => Array.from({ length: nodes }, (_, i) => `node-${from + i}`);
-const a = conductor('conductor-a', names(0));
-const b = conductor('conductor-b', names(nodes));
-const [heldA, heldB] = await Promise.all([a.held, b.held]);
-log(`conductor-a holds ${heldA.leases.map((l) => l.node).join(', ')}`);
-log(`conductor-b holds ${heldB.leases.map((l) => l.node).join(', ')}`);
-await sleep(ttl); // past one TTL: heartbeats keep every lease
-
-const killedAt = Date.now();
-a.child.kill('SIGKILL');
-log(`SIGKILL conductor-a (pid ${a.child.pid}); its ${nodes} leases expire within the TTL (${ttl} ms)`);
-
-const found = new Map<string, number>();
-while (found.size < nodes && Date.now() - killedAt < ttl * 3) {
-  for (const orphan of await locks.orphans()) {
-    if (!found.has(orphan.resource)) {
-      found.set(orphan.resource, Date.now() - killedAt);
-      log(`orphan ${orphan.resource}: last holder ${orphan.holder.owner}, fence ${orphan.holder.fence}, purpose ${orphan.holder.purpose}`);
-    }
+/** Server clock minus local clock (best of a few round trips), and its uncertainty: half the round trip. */
+async function serverOffset(redis: Redis): Promise<{ offsetMs: number; uncertaintyMs: number }> {
+  let best = { offsetMs: 0, uncertaintyMs: Infinity };
+  for (let i = 0; i < 5; i++) {
+    const sent = Date.now();
+    const [sec, usec] = (await redis.time()).map(Number);
+    const answered = Date.now();
+    const uncertaintyMs = (answered - sent) / 2;
+    if (uncertaintyMs < best.uncertaintyMs) best = { offsetMs: sec! * 1000 + usec! / 1000 - (sent + answered) / 2, uncertaintyMs };
   }
-  await sleep(50);
-}
-if (found.size < nodes) failures.push(`only ${found.size} of ${nodes} orphans found within 3 TTLs`);
-
-for (const { node, fence } of heldA.leases) {
-  const lease = await locks.acquire(node, { owner: 'recovery:demo', purpose: 'recover' });
-  if (lease.previous?.owner !== 'conductor-a') failures.push(`${node}: previous holder ${lease.previous?.owner ?? 'none'}`);
-  if (lease.fence <= fence) failures.push(`${node}: fence ${lease.fence} did not grow past ${fence}`);
-  log(`recovery took ${node} from ${lease.previous?.owner ?? '?'}: fence ${fence} -> ${lease.fence}`);
-  await lease.release();
+  return best;
 }
 
-for (const { node, fence } of heldB.leases) {
-  const info = await locks.inspect(node);
-  if (info.holder?.owner !== 'conductor-b' || info.holder.fence !== fence) failures.push(`${node}: survivor lost its lease`);
+const options = readOptions();
+if (options.help) {
+  console.log(USAGE);
+  process.exit(0);
 }
-if (b.lost.length > 0) failures.push(`conductor-b lost ${b.lost.length} leases`);
-log(`conductor-b still holds all ${nodes} of its nodes; stopping it gracefully`);
-b.child.send({ type: 'stop' });
-await new Promise((resolve) => b.child.once('exit', resolve));
+const out = options.json ? process.stderr : process.stdout;
+const ttl = options.ttlMs;
+const sweepMs = Math.max(250, Math.round(ttl / 2)); // the backstop for lost expiry events: recovery within TTL + this
 
-const left = (await Promise.all([...names(0), ...names(nodes)].map((node) => locks.inspect(node)))).filter((i) => i.holder || i.orphan);
-if (left.length > 0) failures.push(`${left.length} leases or orphans left behind`);
-
-const delays = [...found.values()].sort((x, y) => x - y);
-console.log('\nsummary');
-console.table({
-  'TTL (ms)': ttl,
-  'orphans found': `${found.size} / ${nodes}`,
-  'kill -> orphan min (ms)': delays[0] ?? '-',
-  'kill -> orphan p50 (ms)': delays[Math.floor(delays.length / 2)] ?? '-',
-  'kill -> orphan max (ms)': delays.at(-1) ?? '-',
-  'survivor leases lost': b.lost.length,
-  'leases left': left.length,
-});
-
-// Clean up our prefix when using someone else's Redis.
-if (!server) {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
+let server: PrivateRedis | null = null;
+if (!process.env.REDIS_URL) {
+  try {
+    server = await startPrivateRedis();
+  } catch (error) {
+    console.error(`demo: ${(error as Error).message}`);
+    process.exit(1);
+  }
 }
-await locks.close();
-redis.disconnect();
-server?.stop();
-if (failures.length > 0) {
-  console.error(`\nFAILED:\n- ${failures.join('\n- ')}`);
+const redisUrl = process.env.REDIS_URL ?? server!.url;
+const prefix = `leasehold-demo-${randomBytes(4).toString('hex')}`;
+const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+redis.on('error', () => undefined); // commands still reject; the demo reports those
+const { offsetMs, uncertaintyMs } = await serverOffset(redis).catch((error: unknown) => {
+  console.error(`demo: cannot reach Redis at ${redisUrl.replace(/\/\/[^@]*@/, '//***@')}: ${(error as Error).message}`);
+  server?.stop();
   process.exit(1);
+});
+const timeline = new Timeline(offsetMs);
+const live: LiveView = createLiveView(out, timeline.startedAt, Math.max(1_000, ttl));
+live.line(
+  server
+    ? `started a private redis-server at ${redisUrl}`
+    : `using REDIS_URL ${redisUrl.replace(/\/\/[^@]*@/, '//***@')} under prefix ${prefix} (removed at the end; the recovery managers ` +
+        'add Ex to notify-keyspace-events there if CONFIG allows, and leave it on)',
+);
+
+// Ctrl-C (or SIGTERM): stop the conductors and Redis, remove our keys, and leave.
+let fleet: readonly ConductorProcess[] = [];
+const cleanUp = async (): Promise<void> => {
+  if (!server) {
+    const removed = await removePrefix(redis, prefix).catch(() => 0);
+    if (removed > 0) live.line(`removed the ${removed} keys of prefix ${prefix} from REDIS_URL`);
+  }
+  redis.disconnect();
+  server?.stop();
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const p of fleet) if (p.alive) p.child.kill('SIGKILL');
+    live.close();
+    out.write(`\ninterrupted (${signal}): conductors stopped, cleaning up\n`);
+    void cleanUp().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  });
 }
-console.log('\nall invariants held');
+
+const store = new RedisNodeStore(redis, { prefix });
+const locks = new LockManager({ backend: new RedisBackend(redis, { prefix }), ttlMs: ttl });
+let exitCode = 1;
+try {
+  const result = await runScenario({ options, redisUrl, prefix, sweepMs, store, locks, timeline, live, started: (f) => (fleet = f) });
+  const { fault, dispatcher } = result;
+  const finalNodes = await store.list();
+  const leasesLeft = (await locks.leases()).length;
+  const orphans = await locks.orphans();
+  const toleranceMs = 1 + Math.ceil(uncertaintyMs);
+  const recoveries = auditRecoveries(timeline, fault.conductor, fault.expected);
+  const gracefulRecovered = fault.kind === 'graceful' && recoveries.ofFault.length > 0;
+  const reportPath = join(tmpdir(), 'leasehold-demo', `report-${new Date(timeline.startedAt).toISOString().replace(/[:.]/g, '-')}-${process.pid}.html`);
+  const summary = buildSummary({
+    options,
+    privateServer: server !== null,
+    startedAt: timeline.startedAt,
+    fault,
+    finalNodes,
+    leasesLeft,
+    nodeOrphansLeft: orphans.filter((o) => nodeIdOf(o.resource) !== null).length,
+    conductorOrphans: orphans.filter((o) => o.resource.startsWith('conductor:')).map((o) => o.holder.owner),
+    leases: auditLeases(timeline, toleranceMs),
+    writes: auditWrites(timeline),
+    recoveries,
+    dispatcher,
+    toleranceMs,
+    notices: timeline.notices.length,
+    processFailures: [...result.processFailures, ...(gracefulRecovered ? [`${fault.conductor} stopped gracefully, yet ${recoveries.ofFault.length} of its nodes needed recovery`] : [])],
+    reportPath,
+  });
+  const title = `leasehold demo: ${options.conductors} conductors, ${options.nodes} nodes, ttl ${ttl} ms, fault ${options.fault}, seed ${options.seed}`;
+  mkdirSync(join(tmpdir(), 'leasehold-demo'), { recursive: true });
+  writeFileSync(
+    reportPath,
+    renderReport({ title, timeline, nodeIds: result.nodeIds, conductors: result.fleet.map((p) => p.id), endedAt: result.endedAt, fault, summaryRows: summaryRows(summary), failures: summary.failures }),
+  );
+  live.close();
+  if (options.json) console.log(JSON.stringify(summary, null, 2));
+  else console.log(formatSummary(summary));
+  exitCode = summary.ok ? 0 : 1;
+} catch (error) {
+  live.close();
+  for (const p of fleet) if (p.alive) p.child.kill('SIGKILL');
+  console.error(`demo: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+} finally {
+  await locks.close();
+  await cleanUp();
+}
+process.exit(exitCode);

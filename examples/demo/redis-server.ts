@@ -1,4 +1,5 @@
-// Starts a private redis-server on a free loopback port for the demo, and stops it on exit (Ctrl-C included).
+// The demo's Redis: a private redis-server on a free loopback port (stopped on exit, Ctrl-C included), or the one
+// REDIS_URL names, where the demo's keys all carry a prefix of its own and are removed at the end.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -26,7 +27,10 @@ function freePort(): Promise<number> {
 /** Starts `redis-server` with no persistence on 127.0.0.1; throws a message saying how to get one when it is missing. */
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error) {
-    throw new Error('redis-server is not on PATH: install it (Debian: apt-get install -y redis-server) or set REDIS_URL to a Redis to use.');
+    throw new Error(
+      'redis-server is not on PATH. Install it (Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis) ' +
+        'or point the demo at a Redis you have: REDIS_URL=redis://host:port npm run demo',
+    );
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'leasehold-demo-'));
@@ -57,4 +61,21 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   }
   probe.disconnect();
   return { url, stop };
+}
+
+/**
+ * Deletes every key of the demo's prefix: the lock backend's and registry's (`<prefix>:…`) and the node store's
+ * (`{<prefix>}:…`). Resolves to how many keys it deleted.
+ */
+export async function removePrefix(redis: Redis, prefix: string): Promise<number> {
+  let deleted = 0;
+  for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
+  return deleted;
 }
