@@ -2,6 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { LockHeldError, type HolderInfo, type LeaseLostError } from '../lock/errors.js';
 import type { Lease } from '../lock/lease.js';
 import { reportBackground } from '../lock/emit.js';
+import type { HealthOptions } from '../lock/health.js';
 import { sleep } from '../lock/timers.js';
 import { checkDuration, checkName, checkOptions, checkSignal } from '../lock/validate.js';
 import { failStuckNode } from '../nodes/fail-stuck-node.js';
@@ -11,6 +12,7 @@ import { checkNodeId } from '../nodes/validate.js';
 import { ConductorIdInUseError, ConductorStoppedError, NodeLockedError } from './errors.js';
 import { isDeadHere, thisIncarnation } from './incarnation.js';
 import { conductorResource, listConductors, type ConductorInfo } from './list-conductors.js';
+import { ConductorTelemetry, type ConductorHealth } from './observability.js';
 import { resolveConductorOptions, type ConductorOptions, type ResolvedConductorOptions } from './options.js';
 import type { ConductorRecord } from './registry.js';
 import { NodeTask, type TaskHost } from './task.js';
@@ -87,12 +89,16 @@ export class Conductor extends EventEmitter<ConductorEvents> {
   #drained: (() => void) | null = null;
   readonly #stopAbort = new AbortController();
   readonly #host: TaskHost;
+  /** Metrics and logs, when a meter or a logger was given (or the lock manager has one). */
+  readonly #telemetry: ConductorTelemetry | null;
 
   constructor(options: ConductorOptions) {
     super();
     this.options = resolveConductorOptions(options);
     this.id = this.options.id;
     this.#host = { nodes: this.options.nodes, finish: (task) => this.#finish(task) };
+    const { meter, logger } = this.options;
+    this.#telemetry = meter || logger ? new ConductorTelemetry(meter, logger, this.id) : null;
   }
 
   /** Where the conductor is in its life. */
@@ -165,6 +171,29 @@ export class Conductor extends EventEmitter<ConductorEvents> {
       await lease.release().catch((e: unknown) => this.#report(e));
       throw error;
     }
+  }
+
+  /**
+   * For a readiness endpoint: the lock manager's health (Redis reachable, heartbeat lag, leases held) with this
+   * conductor's state, whether it is online, and `ready`. Never rejects.
+   *
+   * @example
+   * ```ts
+   * const health = await conductor.health();
+   * response.writeHead(health.ready ? 200 : 503).end(JSON.stringify(health));
+   * ```
+   */
+  async health(options?: HealthOptions): Promise<ConductorHealth> {
+    const locks = await this.options.locks.health(options);
+    const online = this.#liveness?.state === 'held';
+    return {
+      ...locks,
+      id: this.id,
+      state: this.#state,
+      online,
+      activeTasks: this.#tasks.size,
+      ready: this.#state === 'running' && online && locks.reachable !== false,
+    };
   }
 
   /** Every registered conductor, online and offline. */
@@ -248,6 +277,7 @@ export class Conductor extends EventEmitter<ConductorEvents> {
 
   async #failIfStuck(nodeId: string, lease: Lease, trigger: 'acquire' | 'restart') {
     const previous = lease.previous!;
+    this.#telemetry?.orphanFound(nodeId, previous, lease.fence, trigger);
     const outcome = await failStuckNode(this.options.nodes, this.options.policy, {
       nodeId,
       fence: lease.fence,
@@ -320,6 +350,7 @@ export class Conductor extends EventEmitter<ConductorEvents> {
   /** Keeps the liveness lease: when it is lost, says so and registers again as soon as the id is free. */
   #watchLiveness(lease: Lease): void {
     this.#liveness = lease;
+    this.#telemetry?.online(true, lease.fence);
     lease.once('lost', (error) => {
       if (this.#liveness !== lease) return;
       this.#emit('livenessLost', error);
@@ -359,9 +390,12 @@ export class Conductor extends EventEmitter<ConductorEvents> {
     } catch (error) {
       this.#report(error);
     }
+    const telemetry: { readonly [K in keyof ConductorEvents]: ConductorEvents[K] } | null = this.#telemetry; // one handler per event
+    if (telemetry && event !== 'error') (telemetry[event] as (...args: Parameters<ConductorEvents[E]>) => void)(...args);
   }
 
   #report(error: unknown): void {
+    this.#telemetry?.error(error);
     reportBackground(this, error);
   }
 }

@@ -1,5 +1,8 @@
+import type { Meter } from '@opentelemetry/api';
 import { InvalidOptionError } from '../lock/errors.js';
 import { LockManager } from '../lock/lock-manager.js';
+import { checkLogger, type Logger } from '../lock/logger.js';
+import { checkMeter } from '../lock/metrics.js';
 import { checkDuration, checkInteger, checkName, checkOptions, show } from '../lock/validate.js';
 import { resolveFailurePolicy, type FailurePolicy, type ResolvedFailurePolicy } from '../nodes/policy.js';
 import type { NodeStore } from '../nodes/store.js';
@@ -32,6 +35,19 @@ export interface ConductorOptions {
    * @defaultValue `30_000`
    */
   readonly stopTimeoutMs?: number;
+  /**
+   * Where to record metrics (conductors online, orphans detected, nodes recovered, recovery latency; see
+   * `METRICS`): an OpenTelemetry `Meter`.
+   * @defaultValue the lock manager's `meter` (none when it has none)
+   * @example `metrics.getMeter('leasehold')` (from `@opentelemetry/api`)
+   */
+  readonly meter?: Meter;
+  /**
+   * Where to log, every line with `conductorId`: lost task and liveness leases at `warn`, start, stop and
+   * recovered nodes at `info`, background failures at `error`. A pino logger or `console` will do.
+   * @defaultValue the lock manager's `logger` (none when it has none)
+   */
+  readonly logger?: Logger;
 }
 
 /** Defaults of {@link ConductorOptions}. */
@@ -52,9 +68,11 @@ export interface ResolvedConductorOptions {
   readonly policy: ResolvedFailurePolicy;
   readonly lockRetry: { readonly attempts: number; readonly intervalMs: number };
   readonly stopTimeoutMs: number;
+  readonly meter: Meter | null;
+  readonly logger: Logger | null;
 }
 
-const KEYS = ['id', 'locks', 'nodes', 'registry', 'version', 'drivers', 'policy', 'lockRetry', 'stopTimeoutMs'] as const;
+const KEYS = ['id', 'locks', 'nodes', 'registry', 'version', 'drivers', 'policy', 'lockRetry', 'stopTimeoutMs', 'meter', 'logger'] as const;
 
 function hasMethods(value: unknown, methods: readonly string[]): boolean {
   return typeof value === 'object' && value !== null && methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
@@ -93,5 +111,7 @@ export function resolveConductorOptions(options: unknown): ResolvedConductorOpti
       intervalMs: checkDuration('lockRetry.intervalMs', retry.intervalMs ?? CONDUCTOR_DEFAULTS.lockRetry.intervalMs, 0),
     }),
     stopTimeoutMs: checkDuration('stopTimeoutMs', given.stopTimeoutMs ?? CONDUCTOR_DEFAULTS.stopTimeoutMs, 0),
+    meter: given.meter === undefined ? given.locks.options.meter : checkMeter('Conductor', given.meter),
+    logger: given.logger === undefined ? given.locks.options.logger : checkLogger('Conductor', given.logger),
   });
 }

@@ -84,6 +84,21 @@ export type BreakOutcome =
   /** Nothing was broken: the resource is free (`holder` null or its last holder) or held under another fence. */
   | { readonly broken: false; readonly holder: HolderInfo | null; readonly ttlMs: number | null };
 
+/** A backend's answer to {@link LockBackend.ping}. */
+export interface PingResult {
+  /**
+   * Whether leases can be served now: the server answered (a Cluster: every master; quorum mode: a majority of
+   * the masters).
+   */
+  readonly reachable: boolean;
+  /** The servers that did not answer within the timeout, as `host:port` (empty when all answered). */
+  readonly unreachable: readonly string[];
+  /** Why the first of them did not answer (credentials in URLs redacted), or `null`. */
+  readonly error: string | null;
+  /** How long the check took, in ms. */
+  readonly latencyMs: number;
+}
+
 /**
  * Storage of leases. A backend is a thin adapter over atomic operations; lease policy (heartbeats, deadlines,
  * loss) lives in {@link LockManager}. Implementations: {@link RedisBackend}.
@@ -110,4 +125,9 @@ export interface LockBackend {
    * a newer acquisition. The broken holder finds its token gone at its next heartbeat.
    */
   breakLease(resource: string, fence: number): Promise<BreakOutcome>;
+  /**
+   * Checks cheaply that the store answers (PING), within `timeoutMs`; never rejects. Optional for backends of
+   * your own: without it, health reports `reachable: null`.
+   */
+  ping?(timeoutMs: number): Promise<PingResult>;
 }

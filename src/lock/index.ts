@@ -7,6 +7,7 @@ export type {
   LeaseRecord,
   LockBackend,
   OrphanRecord,
+  PingResult,
   ResourceState,
 } from './backend.js';
 export {
@@ -27,7 +28,11 @@ export {
   type PreviousHolder,
   type LeaseLostReason,
 } from './errors.js';
+export { HEALTH_DEFAULTS, type HealthOptions, type LockHealth } from './health.js';
 export { Lease, type LeaseEvents, type LeaseState } from './lease.js';
+export { redactSecrets, type Logger, type LogLevel } from './logger.js';
+export { METRICS, type MetricKey } from './metrics.js';
+export type { AcquireOutcomeName } from './telemetry.js';
 export {
   LockManager,
   type AcquireOptions,

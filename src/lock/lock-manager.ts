@@ -4,8 +4,11 @@ import type { AcquireOutcome, BreakOutcome, LeaseRecord, LockBackend, OrphanReco
 import { monotonicNow } from './clock.js';
 import { emitGuarded, reportBackground } from './emit.js';
 import { LeaseLostError, LockHeldError, ManagerClosedError, type LeaseLostReason } from './errors.js';
+import { resolveHealthOptions, settleWithin, type HealthOptions, type LockHealth } from './health.js';
 import { Lease, leaseState, type LeaseControl } from './lease.js';
 import { checkHeartbeatFits, driftMs, resolveLockManagerOptions, type LockManagerOptions, type ResolvedLockManagerOptions } from './options.js';
+import { errorFields } from './logger.js';
+import { LockTelemetry } from './telemetry.js';
 import { DeadlineTimer, Repeater, sleep } from './timers.js';
 import { checkDuration, checkInteger, checkName, checkOptions, checkSignal } from './validate.js';
 
@@ -81,6 +84,10 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   readonly #watch: DeadlineTimer;
   readonly #control: LeaseControl;
   #lastBeatError: unknown = undefined;
+  /** Monotonic time of the last heartbeat that got every answer, or of the first acquisition since none was held. */
+  #lastRenewedAt = 0;
+  /** Metrics and logs, when a meter or a logger was given. */
+  readonly #telemetry: LockTelemetry | null;
   /** Tokens are this manager's random prefix plus a counter: unique per acquisition, and cheap to make. */
   readonly #tokenPrefix = randomBytes(9).toString('base64url');
   #tokenCount = 0;
@@ -97,6 +104,8 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       extend: (lease, ttlMs) => this.#extendOne(lease, ttlMs),
       listenerFailed: (error) => this.#report(error),
     };
+    const { meter, logger } = this.options;
+    this.#telemetry = meter || logger ? new LockTelemetry(meter, logger, this.#backend) : null;
   }
 
   /** How many leases this manager holds now. */
@@ -174,9 +183,43 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     const fence = checkInteger('breakLease option fence', given.fence, 1, Number.MAX_SAFE_INTEGER);
     const outcome = await this.#backend.breakLease(resource, fence);
     if (outcome.broken) {
+      this.#telemetry?.broke(resource, outcome.holder);
       for (const lease of this.#held) if (lease.resource === resource && lease.fence === fence) this.#lose(lease, 'forced');
     }
     return outcome;
+  }
+
+  /**
+   * For a readiness endpoint: whether the lock store answers (a cheap PING, bounded by `timeoutMs`), how late
+   * heartbeats are, and how many leases are held. Never rejects.
+   *
+   * @example
+   * ```ts
+   * const { reachable, heartbeatLagMs } = await locks.health();
+   * ```
+   */
+  async health(options?: HealthOptions): Promise<LockHealth> {
+    const { timeoutMs } = resolveHealthOptions(options);
+    const ping = this.#backend.ping
+      ? await settleWithin(this.#backend.ping(timeoutMs), timeoutMs + 50, (error) => ({
+          reachable: false,
+          unreachable: [],
+          error: error === null ? `no answer within ${timeoutMs} ms` : errorFields(error).message,
+          latencyMs: timeoutMs,
+        }))
+      : null;
+    const held = this.#held.size > 0;
+    const now = monotonicNow();
+    return {
+      reachable: ping?.reachable ?? null,
+      unreachable: ping?.unreachable ?? [],
+      error: ping?.error ?? null,
+      pingMs: ping ? Math.round(ping.latencyMs) : null,
+      leasesHeld: this.#held.size,
+      heartbeatLagMs: held ? Math.max(0, Math.round(now - this.#lastRenewedAt - this.options.heartbeatMs)) : null,
+      lastHeartbeatAt: held ? Math.round(Date.now() - (now - this.#lastRenewedAt)) : null,
+      closed: this.#closing !== null,
+    };
   }
 
   /** Stops heartbeats and releases every lease this manager holds. Safe to call twice; acquires nothing after. */
@@ -198,15 +241,26 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     const signal = checkSignal('acquire option signal', given.signal);
 
     const started = monotonicNow();
-    for (let attempt = 0; ; attempt++) {
-      signal?.throwIfAborted();
-      if (this.#closing) throw new ManagerClosedError();
-      const outcome = await this.#attempt(resource, owner, purpose, signal);
-      if (outcome instanceof Lease) return outcome;
-      const waitedMs = monotonicNow() - started;
-      if (waitedMs >= waitMs) return { ...outcome, waitedMs };
-      const jittered = this.options.retryDelayMs * (0.5 + Math.random());
-      await sleep(Math.min(jittered, waitMs - waitedMs), signal);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        signal?.throwIfAborted();
+        if (this.#closing) throw new ManagerClosedError();
+        const outcome = await this.#attempt(resource, owner, purpose, signal);
+        if (outcome instanceof Lease) {
+          this.#telemetry?.acquireEnded('acquired', monotonicNow() - started, resource, owner, null);
+          return outcome;
+        }
+        const waitedMs = monotonicNow() - started;
+        if (waitedMs >= waitMs) {
+          this.#telemetry?.acquireEnded(waitMs > 0 ? 'timeout' : 'contended', waitedMs, resource, owner, outcome.holder);
+          return { ...outcome, waitedMs };
+        }
+        const jittered = this.options.retryDelayMs * (0.5 + Math.random());
+        await sleep(Math.min(jittered, waitMs - waitedMs), signal);
+      }
+    } catch (error) {
+      this.#telemetry?.acquireEnded('error', monotonicNow() - started, resource, owner, null);
+      throw error;
     }
   }
 
@@ -234,6 +288,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       { resource, owner, purpose, token, fence: outcome.fence, ttlMs, acquiredAt: outcome.acquiredAt, previous: outcome.previous, deadline, sentAt },
       this.#control,
     );
+    if (this.#held.size === 0) this.#lastRenewedAt = monotonicNow();
     this.#held.add(lease);
     this.#watch.arm(deadline);
     this.#heartbeat.start();
@@ -258,6 +313,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       return undefined;
     }
     const { renewed, errors } = await this.#renew(due, started);
+    if (errors.length === 0) this.#lastRenewedAt = monotonicNow();
     lost += due.filter((lease) => lease.state === 'lost').length;
     this.#emit('heartbeat', { leases: due.length, renewed, lost, durationMs: monotonicNow() - started });
     return errors.length > 0 ? Math.max(1, Math.floor(this.options.heartbeatMs / 4)) : undefined;
@@ -366,10 +422,13 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   #emit<E extends keyof LockManagerEvents>(event: E, ...args: Parameters<LockManagerEvents[E]>): void {
     const emit = this.emit.bind(this) as (event: E, ...args: Parameters<LockManagerEvents[E]>) => boolean;
     emitGuarded((error) => this.#report(error), () => emit(event, ...args));
+    const telemetry: { readonly [K in keyof LockManagerEvents]: LockManagerEvents[K] } | null = this.#telemetry; // one handler per event
+    if (telemetry) emitGuarded((error) => this.#report(error), () => (telemetry[event] as (...args: Parameters<LockManagerEvents[E]>) => void)(...args));
   }
 
   /** Background failures go to `error` listeners, or to a process warning when there are none; never thrown. */
   #report(error: unknown): void {
+    this.#telemetry?.error(error);
     reportBackground(this, error);
   }
 }

@@ -1,5 +1,8 @@
+import type { Meter } from '@opentelemetry/api';
 import type { LockBackend } from './backend.js';
 import { InvalidHeartbeatError, InvalidOptionError } from './errors.js';
+import { checkLogger, type Logger } from './logger.js';
+import { checkMeter } from './metrics.js';
 import { checkDuration, checkFraction, checkOptions } from './validate.js';
 
 /** Options of {@link LockManager}. */
@@ -29,6 +32,20 @@ export interface LockManagerOptions {
    * @defaultValue `10`
    */
   readonly retryDelayMs?: number;
+  /**
+   * Where to record metrics (leases held, acquire duration, heartbeat round trip, leases lost, leases broken; see
+   * `METRICS`): an OpenTelemetry `Meter`. A no-op until an OpenTelemetry SDK is installed.
+   * @defaultValue none: nothing is recorded
+   * @example `metrics.getMeter('leasehold')` (from `@opentelemetry/api`)
+   */
+  readonly meter?: Meter;
+  /**
+   * Where to log: lost leases and broken leases at `warn`, heartbeats, acquisitions and releases at `debug`,
+   * background failures at `error`. A pino logger or `console` will do.
+   * @defaultValue none: nothing is logged
+   * @example `pino({ level: 'info' })`
+   */
+  readonly logger?: Logger;
 }
 
 /** Options after defaults were applied and every value was checked. */
@@ -38,12 +55,14 @@ export interface ResolvedLockManagerOptions {
   readonly heartbeatMs: number;
   readonly driftFactor: number;
   readonly retryDelayMs: number;
+  readonly meter: Meter | null;
+  readonly logger: Logger | null;
 }
 
 /** Defaults of the optional {@link LockManagerOptions}. */
 export const LOCK_MANAGER_DEFAULTS = Object.freeze({ driftFactor: 0.01, retryDelayMs: 10 } as const);
 
-const KEYS = ['backend', 'ttlMs', 'heartbeatMs', 'driftFactor', 'retryDelayMs'] as const;
+const KEYS = ['backend', 'ttlMs', 'heartbeatMs', 'driftFactor', 'retryDelayMs', 'meter', 'logger'] as const;
 
 /** The margin set aside for clock drift on a lease of `ttlMs`. */
 export function driftMs(ttlMs: number, driftFactor: number): number {
@@ -74,5 +93,7 @@ export function resolveLockManagerOptions(options: unknown): ResolvedLockManager
   const heartbeatMs = checkDuration('LockManager option heartbeatMs', given.heartbeatMs ?? Math.max(1, Math.floor(ttlMs / 3)));
   checkHeartbeatFits(heartbeatMs, ttlMs, driftFactor);
   const retryDelayMs = checkDuration('LockManager option retryDelayMs', given.retryDelayMs ?? LOCK_MANAGER_DEFAULTS.retryDelayMs);
-  return Object.freeze({ backend, ttlMs, heartbeatMs, driftFactor, retryDelayMs });
+  const meter = checkMeter('LockManager', given.meter);
+  const logger = checkLogger('LockManager', given.logger);
+  return Object.freeze({ backend, ttlMs, heartbeatMs, driftFactor, retryDelayMs, meter, logger });
 }

@@ -10,5 +10,6 @@ export type {
   SkippedEvent,
   SkipReason,
 } from './events.js';
+export type { RecoveryHealth } from './observability.js';
 export { RECOVERY_DEFAULTS, type RecoveryManagerOptions, type ResolvedRecoveryOptions } from './options.js';
 export { RecoveryManager, type RecoverNodeOptions, type RecoverNodeResult, type RecoveryOutcome } from './recovery-manager.js';

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import type { Meter } from '@opentelemetry/api';
 import { InvalidOptionError } from '../lock/errors.js';
 import { LockManager } from '../lock/lock-manager.js';
+import { checkLogger, type Logger } from '../lock/logger.js';
+import { checkMeter } from '../lock/metrics.js';
 import type { RedisClient } from '../lock/redis/script-set.js';
 import { checkDuration, checkInteger, checkName, checkOptions, show } from '../lock/validate.js';
 import { resolveFailurePolicy, type FailurePolicy, type ResolvedFailurePolicy } from '../nodes/policy.js';
@@ -37,6 +40,19 @@ export interface RecoveryManagerOptions {
   readonly eventLog?: RedisEventLog;
   /** Where forced breaks are audited (stream `audit`). Required for `recoverNode(..., { force: true })`. */
   readonly audit?: RedisEventLog;
+  /**
+   * Where to record metrics (orphans detected, nodes recovered, recovery latency; see `METRICS`): an
+   * OpenTelemetry `Meter`.
+   * @defaultValue the lock manager's `meter` (none when it has none)
+   * @example `metrics.getMeter('leasehold')` (from `@opentelemetry/api`)
+   */
+  readonly meter?: Meter;
+  /**
+   * Where to log, every line with `manager`: recoveries and orphans found at `info`, forced breaks and
+   * degradation at `warn`, failed recoveries and background failures at `error`. A pino logger or `console` will do.
+   * @defaultValue the lock manager's `logger` (none when it has none)
+   */
+  readonly logger?: Logger;
 }
 
 /** Defaults of {@link RecoveryManagerOptions}. */
@@ -53,9 +69,11 @@ export interface ResolvedRecoveryOptions {
   readonly id: string;
   readonly eventLog: RedisEventLog | null;
   readonly audit: RedisEventLog | null;
+  readonly meter: Meter | null;
+  readonly logger: Logger | null;
 }
 
-const KEYS = ['locks', 'nodes', 'subscriber', 'sweepIntervalMs', 'policy', 'concurrency', 'id', 'eventLog', 'audit'] as const;
+const KEYS = ['locks', 'nodes', 'subscriber', 'sweepIntervalMs', 'policy', 'concurrency', 'id', 'eventLog', 'audit', 'meter', 'logger'] as const;
 
 /** Validates a recovery manager's options and fills in defaults. */
 export function resolveRecoveryOptions(options: unknown): ResolvedRecoveryOptions {
@@ -86,5 +104,7 @@ export function resolveRecoveryOptions(options: unknown): ResolvedRecoveryOption
     id: checkName('RecoveryManager id', given.id ?? randomBytes(4).toString('hex')),
     eventLog: given.eventLog ?? null,
     audit: given.audit ?? null,
+    meter: given.meter === undefined ? given.locks.options.meter : checkMeter('RecoveryManager', given.meter),
+    logger: given.logger === undefined ? given.locks.options.logger : checkLogger('RecoveryManager', given.logger),
   });
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { InvalidOptionError, type HolderInfo, type PreviousHolder } from '../lock/errors.js';
 import { reportBackground } from '../lock/emit.js';
+import { resolveHealthOptions, settleWithin, type HealthOptions } from '../lock/health.js';
 import type { Lease } from '../lock/lease.js';
 import { QuorumBackend } from '../lock/quorum/quorum-backend.js';
 import type { KeySpace } from '../lock/redis/keys.js';
@@ -14,6 +15,7 @@ import { checkNodeId } from '../nodes/validate.js';
 import { LiveLeaseError, NotOrphanedError, ReasonRequiredError } from './errors.js';
 import type { RecoveredEvent, RecoveryCounters, RecoveryEvents, RecoveryTrigger, SkipReason } from './events.js';
 import { ExpiryListener } from './expiry-listener.js';
+import { HEALTH_ORPHAN_LIMIT, RecoveryTelemetry, type RecoveryHealth } from './observability.js';
 import { resolveRecoveryOptions, type RecoveryManagerOptions, type ResolvedRecoveryOptions } from './options.js';
 
 /** What one recovery attempt came to. */
@@ -73,11 +75,15 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
   #stopping: Promise<void> | null = null;
   #lastSweepAt: number | null = null;
   readonly #counters = { orphaned: 0, recovered: 0, skipped: 0, failed: 0, events: 0, sweeps: 0 };
+  /** Metrics and logs, when a meter or a logger was given (or the lock manager has one). */
+  readonly #telemetry: RecoveryTelemetry | null;
 
   constructor(options: RecoveryManagerOptions) {
     super();
     this.options = resolveRecoveryOptions(options);
     this.owner = `recovery:${this.options.id}`;
+    const { meter, logger } = this.options;
+    this.#telemetry = meter || logger ? new RecoveryTelemetry(meter, logger, this.owner) : null;
     const backend = this.options.locks.options.backend;
     this.#keys = backend instanceof RedisBackend ? backend.keys : backend instanceof QuorumBackend ? backend.masters[0]!.keys : null;
     this.#sweeper = new Repeater(this.options.sweepIntervalMs, () => this.#sweep(), (error) => this.#report(error));
@@ -105,6 +111,32 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
   /** The masters whose expiry events it hears, as `host:port`. */
   get listening(): string[] {
     return this.#listener?.masters ?? [];
+  }
+
+  /**
+   * For a readiness endpoint: the lock manager's health (Redis reachable, heartbeat lag, leases held) with this
+   * manager's state, the orphans waiting (one bounded read) and the last sweep. Never rejects.
+   *
+   * @example
+   * ```ts
+   * const { ready, orphansWaiting, lastSweepAt } = await recovery.health();
+   * ```
+   */
+  async health(options?: HealthOptions): Promise<RecoveryHealth> {
+    const { timeoutMs } = resolveHealthOptions(options);
+    const [locks, orphans] = await Promise.all([
+      this.options.locks.health({ timeoutMs }),
+      settleWithin(this.options.locks.orphans({ limit: HEALTH_ORPHAN_LIMIT }), timeoutMs, () => null),
+    ]);
+    return {
+      ...locks,
+      manager: this.owner,
+      state: this.#state,
+      orphansWaiting: orphans && orphans.filter((o) => nodeIdOf(o.resource) !== null).length,
+      lastSweepAt: this.#lastSweepAt,
+      listening: this.listening,
+      ready: this.#state === 'running' && locks.reachable !== false,
+    };
   }
 
   /**
@@ -170,6 +202,7 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
         if (outcome.holder && outcome.ttlMs !== null) throw new LiveLeaseError(nodeId, outcome.holder, outcome.ttlMs); // a newer lease meanwhile
       } else {
         broke = outcome.holder;
+        this.#telemetry?.forced(nodeId, actor, given.reason, outcome.holder);
         const result = await this.#recover(resource, 'operator', actor);
         const fields = result.outcome === 'recovered' ? { fence: result.fence, from: result.from, to: result.to } : result.outcome === 'skipped' ? { reason: result.reason } : { error: errorText(result.error) };
         await audit.append('forced-recovery', { at: Date.now(), actor, nodeId, resource, outcome: result.outcome, ...fields }).catch((e: unknown) => this.#report(e));
@@ -282,6 +315,8 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
     } catch (error) {
       this.#report(error);
     }
+    const telemetry: { readonly [K in keyof RecoveryEvents]: RecoveryEvents[K] } | null = this.#telemetry; // one handler per event
+    if (telemetry && event !== 'error') (telemetry[event] as (...args: Parameters<RecoveryEvents[E]>) => void)(...args);
     const log = this.options.eventLog;
     if (log && event !== 'error') {
       const [first, second] = args as unknown[];
@@ -291,6 +326,7 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
   }
 
   #report(error: unknown): void {
+    this.#telemetry?.error(error);
     reportBackground(this, error);
   }
 }

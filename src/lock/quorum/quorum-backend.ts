@@ -8,8 +8,10 @@ import type {
   LeaseRecord,
   LockBackend,
   OrphanRecord,
+  PingResult,
   ResourceState,
 } from '../backend.js';
+import { monotonicNow } from '../clock.js';
 import { BackendError, InvalidOptionError, QuorumError, type HolderInfo, type PreviousHolder } from '../errors.js';
 import { RedisBackend, type RedisBackendOptions } from '../redis/redis-backend.js';
 import { checkDuration, checkOptions, show } from '../validate.js';
@@ -227,6 +229,20 @@ export class QuorumBackend implements LockBackend {
     const holder = mostCommon(outcomes.map((o) => o.holder));
     const ttls = outcomes.flatMap((o) => (!o.broken && o.ttlMs !== null ? [o.ttlMs] : []));
     return { broken: false, holder, ttlMs: ttls.length > 0 ? Math.min(...ttls) : null };
+  }
+
+  /** PINGs every master at once within `timeoutMs`; reachable when a majority answers. Never rejects. */
+  async ping(timeoutMs: number): Promise<PingResult> {
+    checkDuration('ping timeoutMs', timeoutMs);
+    const started = monotonicNow();
+    const answers = await Promise.all(this.masters.map((m) => m.ping(timeoutMs)));
+    const down = answers.flatMap((a, i) => (a.reachable ? [] : [{ name: this.names[i]!, error: a.error }]));
+    return {
+      reachable: answers.length - down.length >= this.quorum,
+      unreachable: down.map((d) => d.name),
+      error: down[0]?.error ?? null,
+      latencyMs: monotonicNow() - started,
+    };
   }
 
   async #each<T>(call: (master: RedisBackend) => Promise<T>, timeoutMs: number): Promise<Answer<T>[]> {

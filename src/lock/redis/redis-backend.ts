@@ -1,3 +1,4 @@
+import type { Cluster } from 'ioredis';
 import type {
   AcquireOutcome,
   AcquireRequest,
@@ -7,9 +8,12 @@ import type {
   LeaseRecord,
   LockBackend,
   OrphanRecord,
+  PingResult,
   ResourceState,
 } from '../backend.js';
+import { monotonicNow } from '../clock.js';
 import { BackendError, InvalidNameError, InvalidOptionError } from '../errors.js';
+import { redactSecrets } from '../logger.js';
 import { MAX_DURATION_MS, checkDuration, checkInteger, checkName, checkOptions } from '../validate.js';
 import { KeySpace } from './keys.js';
 import { decodeRecord } from './records.js';
@@ -254,6 +258,29 @@ export class RedisBackend implements LockBackend {
     return (await this.#call('raiseFence', [this.keys.lockKey(resource, shard), this.keys.metaKey(shard), resource, token, String(fence)])) === 1;
   }
 
+  /**
+   * PINGs the server within `timeoutMs` (a Cluster: every master the client knows, at once); never rejects. For
+   * readiness checks: it says whether leases can be served now.
+   */
+  async ping(timeoutMs: number): Promise<PingResult> {
+    checkDuration('ping timeoutMs', timeoutMs);
+    const started = monotonicNow();
+    const client = this.#client;
+    const masters = client.isCluster ? (client as Cluster).nodes('master') : [];
+    const targets: { name: string; ping: () => Promise<unknown> }[] = client.isCluster
+      ? masters.map((node) => ({ name: serverName(node), ping: () => node.ping() }))
+      : [{ name: serverName(client), ping: () => client.ping() }];
+    if (targets.length === 0) targets.push({ name: 'cluster', ping: () => client.ping() }); // no slot map yet
+    const answers = await Promise.all(targets.map((target) => settle(Promise.resolve().then(target.ping), timeoutMs)));
+    const failed = answers.flatMap((answer, i) => (answer instanceof BackendError ? [{ name: targets[i]!.name, error: answer }] : []));
+    return {
+      reachable: failed.length === 0,
+      unreachable: failed.map((f) => f.name),
+      error: failed[0] ? redactSecrets(failed[0].error.message) : null,
+      latencyMs: monotonicNow() - started,
+    };
+  }
+
   async #call(name: 'acquire' | 'release' | 'inspect' | 'leases' | 'break' | 'raiseFence', args: (string | number)[]): Promise<unknown> {
     try {
       return await lockScripts.call(this.#client, name, args);
@@ -283,6 +310,13 @@ export class RedisBackend implements LockBackend {
       }),
     );
   }
+}
+
+/** A server's address for messages: `host:port`, or the Sentinel master's name. */
+function serverName(client: RedisClient): string {
+  const options = client.options as { host?: string; port?: number; sentinels?: unknown; name?: string };
+  if (Array.isArray(options.sentinels) && options.sentinels.length > 0) return `sentinel master "${options.name ?? 'mymaster'}"`;
+  return `${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`;
 }
 
 /** Resolves to the promise's value, or to a {@link BackendError} when it rejects or does not settle in `ms`. */
