@@ -1,7 +1,10 @@
 // Renders one run's results as BENCHMARKS.md.
 import { CONTENDER_IDS, CONTENDER_INFO, PEER_IDS, RENEWAL_INFO, type ContenderId } from './contenders.js';
 import type { MachineInfo } from './machine.js';
-import type { Results, Target } from './targets.js';
+import { percentile } from './stats.js';
+import { LATENCY_SLACK_MS, latencySummary, relativeToTtl, type Results, type Target } from './targets.js';
+import { RECOVERY_STEPS, type MassOrphanRun } from './workloads/mass-orphan.js';
+import type { RecoveryLatencyResult } from './workloads/recovery-latency.js';
 
 /** The workload parameters of the run, printed with the results. */
 export interface BenchConfig {
@@ -16,6 +19,27 @@ export interface BenchConfig {
   readonly contended: { readonly workers: number; readonly durationMs: number; readonly warmupMs: number; readonly holdMs: number; readonly repeats: number };
   readonly renewal: { readonly leases: number; readonly repeats: number };
   readonly memory: { readonly leases: number };
+  readonly recoveryLatency: {
+    /** SIGKILLs per variant. */
+    readonly rounds: number;
+    /** Conductor processes started, killed and awaited together. */
+    readonly lanes: number;
+    readonly ttlMs: number;
+    /** Sweep period while expiry events are heard (long: sweeps stay out of the way). */
+    readonly eventsSweepIntervalMs: number;
+    /** Sweep period when events are dropped. */
+    readonly sweepIntervalMs: number;
+  };
+  readonly massOrphan: {
+    readonly nodes: number;
+    readonly ttlMs: number;
+    readonly reserveConcurrency: number;
+    /** Recovery concurrencies with expiry events heard (default sweep period), each run `repeats` times. */
+    readonly concurrencies: readonly number[];
+    readonly repeats: number;
+    /** One more run with events dropped: sweeps only. */
+    readonly sweepOnly: { readonly concurrency: number; readonly sweepIntervalMs: number };
+  };
 }
 
 export interface ReportInput {
@@ -190,6 +214,162 @@ function memorySection({ results, config }: ReportInput): string {
   ].join('\n');
 }
 
+const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(0) : '∞');
+const triple = (values: readonly number[]): string =>
+  values.length === 0 ? '–' : `${ms(percentile(values, 50))} / ${ms(percentile(values, 99))} / ${ms(Math.max(...values))}`;
+
+function latencyRow(result: RecoveryLatencyResult): string {
+  const { kills, p50, p99, max } = latencySummary(result);
+  const triggers = new Map<string, number>();
+  for (const s of result.samples) triggers.set(s.trigger, (triggers.get(s.trigger) ?? 0) + 1);
+  const toExpiry = result.samples.map((s) => s.killToExpiryMs);
+  const notify = result.notifyKeyspaceEvents === '' ? 'empty' : `\`${result.notifyKeyspaceEvents}\``;
+  return row([
+    result.variant === 'events'
+      ? `expiry events heard (subscriber on; notify-keyspace-events ${notify})`
+      : `expiry events dropped (no subscriber; notify-keyspace-events ${notify})`,
+    kills,
+    `${result.ttlMs} / ${result.heartbeatMs} / ${result.sweepIntervalMs.toLocaleString('en-US')}`,
+    triple(result.samples.map((s) => s.killToFailedMs)),
+    `${relativeToTtl(p50, result.ttlMs)} / ${Number.isFinite(p99) ? relativeToTtl(p99, result.ttlMs) : '∞'} / ${relativeToTtl(max, result.ttlMs)}`,
+    triple(result.samples.map((s) => s.expiryToFailedMs)),
+    toExpiry.length === 0 ? '–' : `${ms(Math.min(...toExpiry))} / ${ms(Math.max(...toExpiry))}`,
+    [...triggers].map(([trigger, n]) => `${trigger} ${n}`).join(', '),
+    `${result.unrecovered.length} / ${result.duplicates} / ${result.wrongState}`,
+  ]);
+}
+
+function recoveryLatencySection({ results, config }: ReportInput): string {
+  const c = config.recoveryLatency;
+  const events = results.recoveryLatency.find((r) => r.variant === 'events');
+  const heartbeat = events?.heartbeatMs ?? Math.round(c.ttlMs / 3);
+  return [
+    '## 5. Recovery latency after SIGKILL',
+    '',
+    `${c.rounds} SIGKILLs per variant, each of a real conductor process (bench/conductor-child.ts: a \`Conductor\` on a ` +
+      `\`LockManager\` with TTL ${c.ttlMs} ms, heartbeat every ${heartbeat} ms, a \`RedisNodeStore\` and a registry, on a private ` +
+      'server of the variant). Each process reserves one node with `Conductor.reserve` and moves it to `deploying`; after a ' +
+      `random 1–2 heartbeat periods (so the kill lands at a uniformly random point of the heartbeat cycle) the parent sends ` +
+      'SIGKILL. A `RecoveryManager` in the parent (default concurrency, its own `LockManager` with the same TTL) moves the ' +
+      'node to `deploy failed`. **Kill → failed**: from the SIGKILL to the `recovered` event (the parent\'s monotonic clock). ' +
+      'The last heartbeat before the kill set the lease\'s deadline, so at the kill the lease has between TTL − heartbeat and ' +
+      'TTL left (**kill → expiry**: the deadline in Redis, `RecoveredEvent.previous.expiredAt`, minus the kill time; both ' +
+      'clocks are this machine\'s), hence kill → failed ≤ TTL + delta with delta = **expiry → failed** ' +
+      '(`RecoveredEvent.latencyMs`: from the deadline to the write of the failed state). ' +
+      `Processes run in batches of ${c.lanes}: started, and their nodes reserved, together before any of them is killed, ` +
+      'so no process start-up overlaps a recovery; each is then killed at its own random moment. Percentiles are nearest ' +
+      'rank: with fewer than 100 kills, p99 is the largest value. "Found by": the trigger of each recovery (an `expired` ' +
+      'keyspace event, or a periodic sweep). Redis publishes `expired` when its active expiry cycle (10 times a ' +
+      'second at the default `hz 10`) or an access deletes the key, so an event comes up to about 100 ms after the deadline.',
+    '',
+    `- **Expiry events heard**: the manager subscribes to \`expired\` events (it enables notify-keyspace-events); sweeps ` +
+      `every ${c.eventsSweepIntervalMs.toLocaleString('en-US')} ms, so none finds these orphans. ` +
+      `Target: p99 ≤ TTL + ${LATENCY_SLACK_MS} ms.`,
+    `- **Expiry events dropped**: no subscriber, and the server publishes none; only the sweep, every ` +
+      `${c.sweepIntervalMs.toLocaleString('en-US')} ms, finds orphans. Target: p99 ≤ TTL + sweep period + ${LATENCY_SLACK_MS} ms.`,
+    '',
+    header([
+      'variant',
+      'kills',
+      'TTL / heartbeat / sweep ms',
+      'kill → failed ms p50 / p99 / max',
+      'kill → failed as TTL + delta (p50 / p99 / max)',
+      'expiry → failed ms p50 / p99 / max',
+      'kill → expiry ms min / max',
+      'found by',
+      'unrecovered / recovered twice / not in deploy failed',
+    ]),
+    ...results.recoveryLatency.map(latencyRow),
+    '',
+    'For scale (reference periods, not measured here): Ironic counts a conductor dead once it missed heartbeats for ' +
+      '`[conductor] heartbeat_timeout` (60 s by default) and fails the nodes it was deploying in its periodic ' +
+      '`_check_deploying_status` task, every `[conductor] check_provision_state_interval` (60 s): up to about 60 s + 60 s ' +
+      'after the crash. BullMQ finds the jobs of a dead worker with its stalled-jobs check, which runs every ' +
+      '`stalledInterval` (30 s by default).',
+  ].join('\n');
+}
+
+function massRow(run: MassOrphanRun, index: number): string {
+  const step = (name: (typeof RECOVERY_STEPS)[number]): string => {
+    const t = run.steps[name];
+    return t.calls === 0 ? '–' : (t.totalMs / t.calls).toFixed(2);
+  };
+  return row([
+    index + 1,
+    run.events ? 'heard' : `dropped (sweep every ${run.sweepIntervalMs} ms)`,
+    run.concurrency,
+    `${int(run.recovered)} of ${int(run.nodes)}${run.inFailedState === run.nodes ? '' : ` (${int(run.inFailedState)} in deploy failed)`}${run.duplicates > 0 ? `, ${run.duplicates} twice` : ''}`,
+    ms(run.firstFailedMs),
+    `**${ms(run.allFailedMs)}**`,
+    int(run.perSecond),
+    run.lastEventMs === null ? '–' : ms(run.lastEventMs),
+    run.sweeps,
+    run.clientRequestsPerOrphan.toFixed(2),
+    run.serverCommandsPerOrphan.toFixed(1),
+    ((run.clientCpuMs * 1000) / run.nodes).toFixed(0),
+    ((run.serverCpuMs * 1000) / run.nodes).toFixed(0),
+    `${((100 * run.clientCpuMs) / Math.max(1, run.allFailedMs)).toFixed(0)} / ${((100 * run.serverCpuMs) / Math.max(1, run.allFailedMs)).toFixed(0)}`,
+    RECOVERY_STEPS.map(step).join(' / '),
+  ]);
+}
+
+function massOrphanSection({ results, config }: ReportInput): string {
+  const c = config.massOrphan;
+  const runs = results.massOrphan;
+  const first = runs[0];
+  const sweepOnly = runs.find((r) => !r.events);
+  const breakdowns = [first, sweepOnly].filter((r): r is MassOrphanRun => r !== undefined);
+  return [
+    `## 6. Mass orphaning: one conductor holding ${int(c.nodes)} nodes dies`,
+    '',
+    `One conductor process (bench/conductor-child.ts, TTL ${c.ttlMs} ms) reserves ${int(c.nodes)} nodes with ` +
+      `\`Conductor.reserve\` (${c.reserveConcurrency} at once) and moves each to \`deploying\` with a fenced write ` +
+      `(${runs.map((r) => (r.reserveMs / 1000).toFixed(1)).join(', ')} s per run); its \`LockManager\` heartbeats all of them. ` +
+      'Once one heartbeat has renewed every lease in one batch (so every deadline comes from that beat: they lie ' +
+      `within ${ms(Math.max(...runs.map((r) => r.expirySpreadMs)))} ms of each other), it is SIGKILLed at a random point ` +
+      'of the next heartbeat period. One `RecoveryManager` in the parent fails the nodes; each run has a fresh private ' +
+      `server (${runs.map((r) => int(r.keys)).join(', ')} keys at the kill). **All failed**: from the first lease ` +
+      'deadline (Redis clock) to the last node\'s `recovered` event (this machine\'s clock), the target figure. ' +
+      `Runs with expiry events heard use the default sweep period (${int(runs.find((r) => r.events)?.sweepIntervalMs ?? 0)} ms); ` +
+      `concurrency ${results.defaultRecoveryConcurrency} is the default, the others are tried for comparison; ` +
+      `${c.repeats} run${c.repeats === 1 ? '' : 's'} each, interleaved.` +
+      (sweepOnly ? ` The last run drops expiry events: only sweeps find the orphans.` : ''),
+    '',
+    'Where the time goes: each orphan costs four requests in a row (the acquire script as `recovery:<id>`, `HMGET` of ' +
+      'the node, the fenced transition script, the release script), plus whatever the sweeps read. Requests are counted on ' +
+      'the parent\'s client (the subscriber connection not included), server commands are the `INFO commandstats` delta ' +
+      '(commands inside scripts included), CPU is the parent process\'s and redis-server\'s user + system time from the ' +
+      'SIGKILL to the last recovery (idle until the first expiry); busy = that CPU time as a share of the all-failed time ' +
+      '(100 % = one core). Mean in flight: the average time one call of each step took, measured by wrapping the ' +
+      'backend\'s `acquire`/`release` and the store\'s `get`/`transition` (queueing in the client included). "Last ' +
+      'expired event": when a subscriber of our own heard Redis publish the last node lock\'s `expired` event, from the ' +
+      'first deadline: Redis deletes expired keys in its active expiry cycle (10 times a second).',
+    '',
+    header([
+      'run',
+      'expiry events',
+      'concurrency',
+      'nodes failed',
+      'first failed ms after first expiry',
+      'all failed ms after first expiry',
+      'nodes/s',
+      'last expired event ms',
+      'sweeps meanwhile',
+      'client requests / orphan',
+      'server commands / orphan',
+      'client CPU µs / orphan',
+      'server CPU µs / orphan',
+      'busy % client / server',
+      'mean in flight ms: acquire / get / transition / release',
+    ]),
+    ...runs.map(massRow),
+    '',
+    'Server commands per orphan, by name:',
+    '',
+    ...breakdowns.map((r) => `- run ${runs.indexOf(r) + 1} (${r.events ? 'events heard' : 'events dropped'}, concurrency ${r.concurrency}): \`${r.serverBreakdown}\``),
+  ].join('\n');
+}
+
 function methodSection(): string {
   return [
     '## Method and settings',
@@ -198,8 +378,12 @@ function methodSection(): string {
     '',
     ...CONTENDER_IDS.map((id) => `- **${label(id)}**: ${CONTENDER_INFO[id].settings}`),
     '',
+    'Sections 5 and 6 measure leasehold alone (no peer has conductors or recovery): real conductor processes ' +
+      '(bench/conductor-child.ts, driven by bench/conductor-process.ts) killed with SIGKILL, on private servers.',
+    '',
     'Sources: bench/run.ts (orchestration, private servers), bench/contenders.ts (adapters), bench/raw-lock.ts (raw ' +
-      'floor), bench/workloads/*.ts (one file per workload), bench/targets.ts, bench/report.ts.',
+      'floor), bench/workloads/*.ts (one file per workload), bench/conductor-child.ts and bench/conductor-process.ts ' +
+      '(the conductor processes), bench/targets.ts, bench/report.ts.',
   ].join('\n');
 }
 
@@ -223,6 +407,10 @@ export function renderReport(input: ReportInput): string {
     renewalSection(input),
     '',
     memorySection(input),
+    '',
+    recoveryLatencySection(input),
+    '',
+    massOrphanSection(input),
     '',
     methodSection(),
     '',

@@ -2,14 +2,18 @@
 // (free loopback ports, never 6379), then writes BENCHMARKS.md. Set BENCH_QUICK=1 for a short smoke run.
 import { writeFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
+import { RECOVERY_DEFAULTS } from '../src/index.js';
 import { RedisServer } from '../test/harness/redis-server.js';
+import { killAllConductors } from './conductor-process.js';
 import { CONTENDER_IDS, PEER_IDS, createContender, type Contender } from './contenders.js';
 import { loadNow, machineInfo } from './machine.js';
 import { pingRoundTripUs } from './redis-stats.js';
 import { renderReport, type BenchConfig } from './report.js';
 import { evaluateTargets, type Results } from './targets.js';
 import { runContended } from './workloads/contended.js';
+import { runMassOrphan, type MassOrphanSetup } from './workloads/mass-orphan.js';
 import { runMemory } from './workloads/memory.js';
+import { runRecoveryLatency, type RecoveryLatencyResult } from './workloads/recovery-latency.js';
 import { runRenewal } from './workloads/renewal.js';
 import { runUncontended, type UncontendedResult } from './workloads/uncontended.js';
 
@@ -22,12 +26,23 @@ const CONFIG: BenchConfig = QUICK
       contended: { workers: 16, durationMs: 1000, warmupMs: 200, holdMs: 1, repeats: 1 },
       renewal: { leases: 10_000, repeats: 1 },
       memory: { leases: 10_000 },
+      recoveryLatency: { rounds: 6, lanes: 3, ttlMs: 1000, eventsSweepIntervalMs: 60_000, sweepIntervalMs: 1000 },
+      massOrphan: { nodes: 2000, ttlMs: 2000, reserveConcurrency: 64, concurrencies: [RECOVERY_DEFAULTS.concurrency, 128], repeats: 1, sweepOnly: { concurrency: RECOVERY_DEFAULTS.concurrency, sweepIntervalMs: 1000 } },
     }
   : {
       uncontended: { concurrencies: [1, 64], durationMs: 1200, sliceMs: 200, warmupMs: 500, repeats: 5, resourcesPerWorker: 1024 },
       contended: { workers: 16, durationMs: 5000, warmupMs: 1000, holdMs: 1, repeats: 3 },
       renewal: { leases: 10_000, repeats: 5 },
       memory: { leases: 10_000 },
+      recoveryLatency: { rounds: 40, lanes: 5, ttlMs: 1000, eventsSweepIntervalMs: 60_000, sweepIntervalMs: 1000 },
+      massOrphan: {
+        nodes: 10_000,
+        ttlMs: 2000,
+        reserveConcurrency: 64,
+        concurrencies: [RECOVERY_DEFAULTS.concurrency, 64, 128],
+        repeats: 2,
+        sweepOnly: { concurrency: RECOVERY_DEFAULTS.concurrency, sweepIntervalMs: 1000 },
+      },
     };
 
 const log = (line: string): void => console.log(line);
@@ -111,7 +126,54 @@ async function main(): Promise<void> {
     log,
   });
 
-  const results: Results = { uncontended, contended, renewal, memory };
+  // Workload 5: SIGKILL of a real conductor process, until its node is failed; a private server per variant.
+  const recoveryLatency: RecoveryLatencyResult[] = [];
+  for (const variant of ['events', 'sweep'] as const) {
+    const c = CONFIG.recoveryLatency;
+    log(`workload 5: SIGKILL to failed, expiry events ${variant === 'events' ? 'heard' : 'dropped'} (${c.rounds} kills, ${c.lanes} at a time)`);
+    const latencyServer = await startServer();
+    try {
+      recoveryLatency.push(
+        await runRecoveryLatency({
+          variant,
+          rounds: c.rounds,
+          lanes: c.lanes,
+          ttlMs: c.ttlMs,
+          sweepIntervalMs: variant === 'events' ? c.eventsSweepIntervalMs : c.sweepIntervalMs,
+          server: { url: latencyServer.url, client: () => clientOf(latencyServer) },
+          log,
+        }),
+      );
+    } finally {
+      killAllConductors();
+      await stopServer(latencyServer);
+    }
+  }
+
+  // Workload 6: one conductor holding many nodes dies; a fresh server per run.
+  const m = CONFIG.massOrphan;
+  log(`workload 6: mass orphaning of ${m.nodes} nodes`);
+  const setups: MassOrphanSetup[] = [];
+  for (let repeat = 0; repeat < m.repeats; repeat++) for (const concurrency of m.concurrencies) setups.push({ concurrency, events: true });
+  setups.push({ concurrency: m.sweepOnly.concurrency, events: false, sweepIntervalMs: m.sweepOnly.sweepIntervalMs });
+  let massOrphan: Results['massOrphan'];
+  try {
+    massOrphan = await runMassOrphan({
+      nodes: m.nodes,
+      ttlMs: m.ttlMs,
+      reserveConcurrency: m.reserveConcurrency,
+      runs: setups,
+      freshServer: async () => {
+        const server = await startServer();
+        return { url: server.url, client: () => clientOf(server), stop: () => stopServer(server) };
+      },
+      log,
+    });
+  } finally {
+    killAllConductors();
+  }
+
+  const results: Results = { uncontended, contended, renewal, memory, recoveryLatency, massOrphan, defaultRecoveryConcurrency: RECOVERY_DEFAULTS.concurrency };
   const targets = evaluateTargets(results);
   const report = renderReport({ machine, loadAtEnd: loadNow(), pingUs, elapsedS: (performance.now() - started) / 1000, config: CONFIG, results, targets });
   writeFileSync(OUTPUT, report);
@@ -126,5 +188,6 @@ try {
   console.error(error);
   process.exitCode = 1;
 } finally {
+  killAllConductors();
   await Promise.allSettled([...servers].map((server) => server.stop()));
 }

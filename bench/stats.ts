@@ -31,3 +31,10 @@ export async function forEachLimited(count: number, concurrency: number, task: (
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
 }
+
+/** The nearest-rank `p`-th percentile of `values` (0 < p ≤ 100): the smallest value with at least p% of values at or below it; NaN when empty. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!;
+}

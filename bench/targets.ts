@@ -1,7 +1,10 @@
 // The targets leasehold is held to, evaluated from one run's results (nothing here is hard-coded but the goals).
 import { PEER_IDS, type ContenderId, type PeerId } from './contenders.js';
+import { percentile } from './stats.js';
 import type { ContendedResult } from './workloads/contended.js';
+import type { MassOrphanRun } from './workloads/mass-orphan.js';
 import type { MemoryRun } from './workloads/memory.js';
+import type { RecoveryLatencyResult } from './workloads/recovery-latency.js';
 import type { RenewalResult } from './workloads/renewal.js';
 import type { UncontendedResult } from './workloads/uncontended.js';
 
@@ -17,6 +20,31 @@ export interface Results {
   readonly contended: ContendedResult;
   readonly renewal: RenewalResult;
   readonly memory: ReadonlyMap<ContenderId, MemoryRun>;
+  /** Kill-to-failed latency: expiry events heard, then dropped. */
+  readonly recoveryLatency: readonly RecoveryLatencyResult[];
+  readonly massOrphan: readonly MassOrphanRun[];
+  /** The recovery manager's default concurrency (the mass-orphaning target is about it). */
+  readonly defaultRecoveryConcurrency: number;
+}
+
+/** Fewest SIGKILLs a latency figure may rest on. */
+export const MIN_KILLS = 30;
+/** Slack over TTL (and over TTL + sweep period when events are dropped) a kill-to-failed p99 may take, ms. */
+export const LATENCY_SLACK_MS = 250;
+/** Longest a mass orphaning may take from the first lease expiry until every node is failed, ms. */
+export const MASS_ORPHAN_GOAL_MS = 5_000;
+
+/** `TTL + 37 ms` or `TTL − 120 ms`: a duration relative to the TTL. */
+export function relativeToTtl(ms: number, ttlMs: number): string {
+  const delta = Math.round(ms - ttlMs);
+  return delta >= 0 ? `TTL + ${delta} ms` : `TTL − ${-delta} ms`;
+}
+
+/** What a latency result's kills came to: their count, p99 of kill-to-failed and whether each node was failed once. */
+export function latencySummary(result: RecoveryLatencyResult): { kills: number; p50: number; p99: number; max: number; clean: boolean } {
+  const values = result.samples.map((s) => s.killToFailedMs);
+  const clean = result.unrecovered.length === 0 && result.duplicates === 0 && result.wrongState === 0;
+  return { kills: values.length + result.unrecovered.length, p50: percentile(values, 50), p99: result.unrecovered.length > 0 ? Infinity : percentile(values, 99), max: Math.max(...values), clean };
 }
 
 /** The peer with the highest (or lowest, with `lowest`) value, by `value`. */
@@ -77,6 +105,34 @@ export function evaluateTargets(results: Results): Target[] {
       `(${lhContended.rate.toFixed(1)} vs ${peerContended.value.toFixed(1)} CS/s), ${lhViolations} violations`,
     met: lhContended.rate / peerContended.value >= 1 && lhViolations === 0,
   });
+
+  for (const result of results.recoveryLatency) {
+    const { kills, p50, p99, clean } = latencySummary(result);
+    const events = result.variant === 'events';
+    const bound = result.ttlMs + (events ? 0 : result.sweepIntervalMs) + LATENCY_SLACK_MS;
+    targets.push({
+      name: events ? 'SIGKILL to failed, expiry events heard: p99' : `SIGKILL to failed, expiry events dropped (sweep every ${result.sweepIntervalMs} ms): p99`,
+      goal: `≤ TTL + ${events ? '' : 'sweep + '}${LATENCY_SLACK_MS} ms (${bound} ms), ≥ ${MIN_KILLS} kills, each node failed once`,
+      measured:
+        `p99 ${relativeToTtl(p99, result.ttlMs)} (${p99.toFixed(0)} ms), p50 ${relativeToTtl(p50, result.ttlMs)}, over ${kills} kills; ` +
+        `${result.unrecovered.length} unrecovered, ${result.duplicates} recovered twice, ${result.wrongState} not in deploy failed`,
+      met: p99 <= bound && kills >= MIN_KILLS && clean,
+    });
+  }
+
+  const defaults = results.massOrphan.filter((r) => r.events && r.concurrency === results.defaultRecoveryConcurrency);
+  if (defaults.length > 0) {
+    const worst = defaults.reduce((a, b) => (b.allFailedMs > a.allFailedMs ? b : a));
+    const complete = defaults.every((r) => r.recovered === r.nodes && r.inFailedState === r.nodes && r.duplicates === 0);
+    targets.push({
+      name: `${worst.nodes.toLocaleString('en-US')} nodes orphaned at once: all failed after the first expiry (concurrency ${worst.concurrency}, events)`,
+      goal: `≤ ${MASS_ORPHAN_GOAL_MS / 1000} s, every node failed once`,
+      measured:
+        `worst of ${defaults.length} run${defaults.length === 1 ? '' : 's'}: ${(worst.allFailedMs / 1000).toFixed(2)} s ` +
+        `(${defaults.map((r) => (r.allFailedMs / 1000).toFixed(2)).join(', ')} s); ${complete ? 'every node failed once' : 'NOT every node failed exactly once'}`,
+      met: worst.allFailedMs <= MASS_ORPHAN_GOAL_MS && complete,
+    });
+  }
 
   const memory = results.memory.get('leasehold')!;
   targets.push({
