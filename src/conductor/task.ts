@@ -73,6 +73,9 @@ export class NodeTask implements AsyncDisposable {
     checkState('transition target', to);
     const given = checkOptions<TaskTransitionOptions>('transition options', options, ['lastError', 'targetState', 'maintenance', 'from']);
     if (this.#released) throw new InvalidOptionError(`The task on node "${this.nodeId}" was released; reserve the node again to write it.`);
+    // Reading the lease's state reports it lost at once when its local deadline passed (e.g. after a pause), even
+    // before the deadline timer fires: no write is sent on a lease this process can no longer believe in.
+    if (this.lease.state !== 'held') this.lease.signal.throwIfAborted();
     this.signal.throwIfAborted();
     const { from, ...rest } = given;
     const written = await this.#host.nodes.transition(this.nodeId, {

@@ -22,6 +22,8 @@ export interface LeaseControl {
   extend(lease: Lease, ttlMs: number): Promise<void>;
   /** Reports an exception thrown by a user's event listener (never rethrown into timers). */
   listenerFailed: (error: unknown) => void;
+  /** The lease was found past its local deadline before the deadline timer fired (e.g. right after a process pause). */
+  overdue(lease: Lease): void;
 }
 
 /** The fields a lease is created with. */
@@ -110,9 +112,14 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
     });
   }
 
-  /** `held` until the lease is released or lost. */
+  /**
+   * `held` until the lease is released or lost. Reading it past the local validity deadline reports the lease lost
+   * at once, even before the deadline timer fires (as after a process pause).
+   */
   get state(): LeaseState {
-    return get(this).state;
+    const own = get(this);
+    if (own.state === 'held' && monotonicNow() >= own.deadline) own.control.overdue(this);
+    return own.state;
   }
 
   /** The TTL heartbeats renew this lease to, in ms. */
@@ -138,6 +145,7 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
   /** Aborted, with a {@link LeaseLostError} as its reason, when the lease is lost. Pass it to the work you do. */
   get signal(): AbortSignal {
     const own = get(this);
+    if (own.state === 'held' && monotonicNow() >= own.deadline) own.control.overdue(this);
     if (!own.abort) {
       own.abort = new AbortController();
       if (own.lostWith) own.abort.abort(own.lostWith);

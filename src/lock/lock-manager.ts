@@ -103,6 +103,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       release: (lease) => this.#release(lease),
       extend: (lease, ttlMs) => this.#extendOne(lease, ttlMs),
       listenerFailed: (error) => this.#report(error),
+      overdue: (lease) => void this.#lose(lease, 'deadline'),
     };
     const { meter, logger } = this.options;
     this.#telemetry = meter || logger ? new LockTelemetry(meter, logger, this.#backend) : null;
@@ -272,14 +273,17 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     try {
       outcome = await this.#backend.acquire({ resource, token, owner, purpose, ttlMs });
     } catch (error) {
-      // The grant may have landed before the failure: take it back (only this token's lock can be deleted).
-      this.#backend.release(resource, token).catch(() => undefined);
+      // The grant may have landed before the failure: give it back as an orphan (only this token's lock can be
+      // deleted), so that if it took over a dead holder's orphan, recovery still finds it.
+      this.#backend.abandon(resource, token).catch(() => undefined);
       throw error;
     }
     if (!outcome.acquired) return outcome;
     const deadline = sentAt + ttlMs - driftMs(ttlMs, driftFactor);
     if (this.#closing || signal?.aborted || monotonicNow() >= deadline) {
-      await this.#backend.release(resource, token).catch(() => false);
+      // Given back unused. A grant that took over an orphan is given back as an orphan, never released: releasing
+      // would erase the record that the dead holder's node is stuck.
+      await (outcome.previous ? this.#backend.abandon(resource, token) : this.#backend.release(resource, token)).catch(() => false);
       signal?.throwIfAborted();
       if (this.#closing) throw new ManagerClosedError();
       return { acquired: false, holder: null, ttlMs: null }; // the grant came back too late to be valid

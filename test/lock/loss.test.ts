@@ -139,6 +139,22 @@ describe('loss is loud', () => {
     await expect(lease.extend()).rejects.toBeInstanceOf(LeaseLostError);
   });
 
+  it('right after a pause, before any timer runs, a lease past its deadline already reads as lost', async () => {
+    const { locks } = await setup(300, 100);
+    const lease = await locks.acquire('node-5', { owner: 'a' });
+    const seen = track(lease);
+    const blockedUntil = performance.now() + 500;
+    while (performance.now() < blockedUntil) {
+      // paused past the deadline; no await below until the checks: the deadline timer cannot have fired
+    }
+    expect(lease.signal.aborted).toBe(true);
+    expect(lease.state).toBe('lost');
+    expect(seen.losses).toHaveLength(1);
+    expect(seen.losses[0]?.reason).toBe('deadline');
+    await sleep(200);
+    expect(seen.losses).toHaveLength(1); // the timer that fires later does not report it again
+  });
+
   it('a listener that throws never escapes into the timers: it reaches the error event', async () => {
     const { redis, locks, errors } = await setup(300, 100);
     const lease = await locks.acquire('node-5', { owner: 'a' });
