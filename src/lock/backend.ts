@@ -114,6 +114,11 @@ export interface LockBackend {
   extend(items: readonly ExtendItem[], options: { readonly timeoutMs: number }): Promise<ExtendPart>[];
   /** Deletes the lease if `token` still holds it; `true` when it did. Never touches another holder's lease. */
   release(resource: string, token: string): Promise<boolean>;
+  /**
+   * Gives the lease back as an orphan: deletes it if `token` still holds it but keeps (or makes) its orphan record,
+   * so a resource taken over from a dead holder and given back unused is still found by recovery.
+   */
+  abandon(resource: string, token: string): Promise<boolean>;
   /** Reads the state of one resource. */
   inspect(resource: string): Promise<ResourceState>;
   /** Lists leases that expired without being released, at most `limit`. */

@@ -322,6 +322,38 @@ describe.each(topologies)('lock contract on $name', (topology) => {
     await expect(locks.breakLease('never-held', { fence: 5 })).resolves.toMatchObject({ broken: false, holder: null, ttlMs: null });
   });
 
+  it('an acquisition that took over an orphan and is given back unused leaves the orphan to be found', async () => {
+    const prefix = uniquePrefix('giveback');
+    const raw = topology.backend(prefix);
+    const dead = await raw.acquire({ resource: 'gb', token: 'dead-token', owner: 'dead', purpose: 'deploy', ttlMs: 100 });
+    expect(dead.acquired).toBe(true);
+    await sleep(250);
+    // The caller gives up (its signal aborts) after Redis granted the take-over but before the lease was handed out.
+    const giveUp = new AbortController();
+    const aborting: LockBackend = {
+      ...raw,
+      acquire: async (request) => {
+        const outcome = await raw.acquire(request);
+        giveUp.abort(new Error('caller gave up'));
+        return outcome;
+      },
+      extend: (items, options) => raw.extend(items, options),
+      release: (resource, token) => raw.release(resource, token),
+      abandon: (resource, token) => raw.abandon(resource, token),
+      inspect: (resource) => raw.inspect(resource),
+      orphans: (limit) => raw.orphans(limit),
+      leases: (options) => raw.leases(options),
+      breakLease: (resource, fence) => raw.breakLease(resource, fence),
+    };
+    const locks = new LockManager({ backend: aborting, ttlMs: 1_000 });
+    managers.push(locks);
+    await expect(locks.acquire('gb', { owner: 'conductor-a', signal: giveUp.signal })).rejects.toThrow('caller gave up');
+    expect((await raw.orphans(10)).map((o) => o.resource)).toEqual(['gb']);
+    const next = await manager(prefix).acquire('gb', { owner: 'recovery:1' });
+    expect(next.previous).not.toBeNull();
+    await next.release();
+  });
+
   it('renews every lease of a manager in one batched beat', async () => {
     const locks = manager(uniquePrefix('batch'), 600);
     const leases = await Promise.all(Array.from({ length: 300 }, (_, i) => locks.acquire(`node-${i}`, { owner: 'a' })));

@@ -152,6 +152,7 @@ describe('health', () => {
       acquire: (r) => inner.acquire(r),
       extend: (items, options) => inner.extend(items, options),
       release: (resource, token) => inner.release(resource, token),
+      abandon: (resource, token) => inner.abandon(resource, token),
       inspect: (resource) => inner.inspect(resource),
       orphans: (limit) => inner.orphans(limit),
       leases: (options) => inner.leases(options),

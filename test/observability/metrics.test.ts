@@ -177,6 +177,7 @@ describe('metrics', () => {
         new Promise((done) => setTimeout(() => done({ indexes: items.map((_, i) => i), renewed: null, error: new BackendError('no answer') }), timeoutMs)),
       ],
       release: (resource, token) => backend.release(resource, token),
+      abandon: (resource, token) => backend.abandon(resource, token),
       inspect: (resource) => backend.inspect(resource),
       orphans: (limit) => backend.orphans(limit),
       leases: (options) => backend.leases(options),

@@ -176,6 +176,12 @@ export class QuorumBackend implements LockBackend {
     return answers.some((a) => a.ok && a.value);
   }
 
+  async abandon(resource: string, token: string): Promise<boolean> {
+    const answers = await this.#each((m) => m.abandon(resource, token), this.#timeoutMs ?? 1_000);
+    if (answers.every((a) => !a.ok)) throw new QuorumError(`abandon "${resource}"`, this.names.slice(), this.quorum, { cause: firstError(answers) });
+    return answers.some((a) => a.ok && a.value);
+  }
+
   async inspect(resource: string): Promise<ResourceState> {
     const states = this.#reachable(await this.#each((m) => m.inspect(resource), this.#timeoutMs ?? 1_000), `inspect "${resource}"`);
     const holder = mostCommon(states.map((s) => s.holder));

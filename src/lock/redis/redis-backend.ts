@@ -162,6 +162,14 @@ export class RedisBackend implements LockBackend {
     return (await this.#call('release', [this.keys.lockKey(resource, shard), this.keys.heldKey(shard), resource, token])) === 1;
   }
 
+  /** Deletes the lock if `token` holds it, leaving the resource an orphan; see scripts/abandon-2.lua. */
+  async abandon(resource: string, token: string): Promise<boolean> {
+    checkName('resource', resource);
+    checkName('token', token);
+    const shard = this.keys.shardOf(resource);
+    return (await this.#call('abandon', [this.keys.lockKey(resource, shard), this.keys.heldKey(shard), resource, token])) === 1;
+  }
+
   /** Reads a resource's lock, record and deadline in one script call. */
   async inspect(resource: string): Promise<ResourceState> {
     checkName('resource', resource);
@@ -281,7 +289,7 @@ export class RedisBackend implements LockBackend {
     };
   }
 
-  async #call(name: 'acquire' | 'release' | 'inspect' | 'leases' | 'break' | 'raiseFence', args: (string | number)[]): Promise<unknown> {
+  async #call(name: 'acquire' | 'release' | 'inspect' | 'leases' | 'break' | 'raiseFence' | 'abandon', args: (string | number)[]): Promise<unknown> {
     try {
       return await lockScripts.call(this.#client, name, args);
     } catch (cause) {

@@ -1,3 +1,4 @@
+import abandonLua from './scripts/abandon-2.lua';
 import acquireLua from './scripts/acquire-3.lua';
 import breakLua from './scripts/break-3.lua';
 import extendLua from './scripts/extend.lua';
@@ -21,6 +22,7 @@ export const lockScripts = new ScriptSet('lock', {
   leases: { lua: leasesLua, keys: 2 },
   break: { lua: libLua + breakLua, keys: 3 },
   raiseFence: { lua: raiseFenceLua, keys: 2 },
+  abandon: { lua: libLua + abandonLua, keys: 2 },
 });
 
 /** The names of the lock backend's scripts. */
