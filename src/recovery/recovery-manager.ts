@@ -227,17 +227,30 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
     if (this.#state !== 'running') return undefined;
     await this.#listener?.refresh().catch((error: unknown) => this.#report(error));
     const orphans = await this.options.locks.orphans({ limit: SWEEP_LIMIT });
-    for (const orphan of orphans) if (nodeIdOf(orphan.resource) !== null) this.#enqueue(orphan.resource, 'sweep');
+    let queued = 0;
+    for (const orphan of orphans) if (nodeIdOf(orphan.resource) !== null && this.#enqueue(orphan.resource, 'sweep')) queued++;
     this.#counters.sweeps++;
     this.#lastSweepAt = Date.now();
-    return orphans.length >= SWEEP_LIMIT ? 0 : undefined; // more waiting: sweep again at once
+    if (orphans.length < SWEEP_LIMIT || queued === 0) return undefined;
+    // A full sweep: more may be waiting. Sweep again as soon as this batch is recovered, not before (sweeping while
+    // the batch is in flight would only find the same orphans again).
+    await this.#drained();
+    return 0;
   }
 
-  #enqueue(resource: string, trigger: RecoveryTrigger): void {
-    if (this.#state !== 'running' || this.#queued.has(resource)) return;
+  /** Resolves when no recovery is queued or in flight (or at once when stopped). */
+  #drained(): Promise<void> {
+    if ((this.#active === 0 && this.#pending.length === 0) || this.#state !== 'running') return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Queues a resource for recovery; `false` when it is already queued or in flight (or the manager stopped). */
+  #enqueue(resource: string, trigger: RecoveryTrigger): boolean {
+    if (this.#state !== 'running' || this.#queued.has(resource)) return false;
     this.#queued.add(resource);
     this.#pending.push([resource, trigger]);
     this.#pump();
+    return true;
   }
 
   #pump(): void {

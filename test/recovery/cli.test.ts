@@ -185,7 +185,7 @@ describe('leasehold CLI: status and forced recovery', () => {
     expect(lines.some((l) => /^\s+conductor:conductor-a\s+conductor-a\s/.test(l))).toBe(true); // its liveness lease
     expect(run.stdout).toContain('Orphans waiting for recovery: 1');
     expect(lines.find((l) => l.trimStart().startsWith('node:n2 '))).toMatch(new RegExp(`^\\s+node:n2\\s+conductor-dead\\s+${orphanFence}\\s+clean\\s+\\S+ ago$`));
-    expect(run.stdout).toMatch(/Audit \(latest 10 forced breaks\): 0\n {2}\(none\)/);
+    expect(run.stdout).toMatch(/Audit \(latest 10 records of forced breaks\): 0\n {2}\(none\)/);
   });
 
   it('status --json parses and holds the same', async () => {
@@ -249,13 +249,14 @@ describe('leasehold CLI: status and forced recovery', () => {
   it('status shows the audit record of the forced recovery', async () => {
     const text = await cli('status', ...w.opts);
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain('Audit (latest 10 forced breaks): 1');
+    expect(text.stdout).toContain('Audit (latest 10 records of forced breaks): 2');
     const row = text.stdout.split('\n').find((l) => l.includes('forced-break'));
+    expect(text.stdout.split('\n').find((l) => l.includes('forced-recovery'))).toMatch(/forced-recovery\s+alice\s+n1\s+-\s+\d+\s+-\s+-\s+recovered: deploying -> deploy failed$/);
     expect(row).toMatch(new RegExp(`^\\s+\\d{4}-\\S+\\s+forced-break\\s+alice\\s+n1\\s+conductor-a\\s+${task.fence}\\s+deploy\\s+\\S+\\s+conductor-a hung on a BMC call$`));
     expect(text.stdout.split('\n').some((l) => l.trimStart().startsWith('node:n1 '))).toBe(false); // no lease on n1 any more
 
     const json = JSON.parse((await cli('status', '--json', ...w.opts)).stdout) as StatusJson;
-    expect(json.audit).toHaveLength(1);
+    expect(json.audit.map((a) => a.type)).toEqual(['forced-break', 'forced-recovery']);
     expect(json.audit[0]).toMatchObject({
       type: 'forced-break',
       body: { actor: 'alice', reason: 'conductor-a hung on a BMC call', nodeId: 'n1', previous: { owner: 'conductor-a', fence: task.fence, purpose: 'deploy' } },
@@ -275,7 +276,7 @@ describe('leasehold CLI: status and forced recovery', () => {
     expect(again.stderr).toContain('n2: Node "n2" is not orphaned');
     const status = JSON.parse((await cli('status', '--json', ...w.opts)).stdout) as StatusJson;
     expect(status.orphans).toEqual([]);
-    expect(status.audit).toHaveLength(1); // recovering an orphan is not a forced break
+    expect(status.audit).toHaveLength(2); // recovering an orphan is not a forced break: still the two records above
   });
 });
 

@@ -77,9 +77,16 @@ export function eventLine(entry: LogEntry): string {
   }
 }
 
-/** One row of the audit table of `status`: when, actor, node, previous holder, fence, reason. */
+/**
+ * One row of the audit table of `status`: when, what, actor, node, previous holder, fence, purpose, time left, reason.
+ * A `forced-recovery` record (the outcome that follows a `forced-break`) shows the recovery's fence and what it did.
+ */
 export function auditRow(entry: LogEntry): string[] {
   const b = asBody(entry.body);
+  if (entry.type === 'forced-recovery') {
+    const what = typeof b.from === 'string' && typeof b.to === 'string' ? `${text(b.outcome)}: ${b.from} -> ${b.to}` : text(b.outcome);
+    return [time(typeof b.at === 'number' ? b.at : streamTime(entry.id)), entry.type, text(b.actor), text(b.nodeId), '-', text(b.fence), '-', '-', what];
+  }
   const previous = asBody(b.previous);
   return [
     time(typeof b.at === 'number' ? b.at : streamTime(entry.id)),

@@ -90,7 +90,7 @@ function statusText(report: StatusReport, audit: readonly LogEntry[], auditLimit
     ),
   );
   if (auditLimit > 0) {
-    lines.push('', `Audit (latest ${auditLimit} forced breaks): ${audit.length}`);
+    lines.push('', `Audit (latest ${auditLimit} records of forced breaks): ${audit.length}`);
     lines.push(...section(['WHEN', 'WHAT', 'ACTOR', 'NODE', 'PREVIOUS HOLDER', 'FENCE', 'PURPOSE', 'TIME LEFT', 'REASON'], audit.map(auditRow)));
   }
   return lines;
