@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { LockHeldError, type HolderInfo, type LeaseLostError } from '../lock/errors.js';
+import { LockHeldError, type LeaseLostError, type PreviousHolder } from '../lock/errors.js';
 import type { Lease } from '../lock/lease.js';
 import { reportBackground } from '../lock/emit.js';
 import type { HealthOptions } from '../lock/health.js';
@@ -31,7 +31,7 @@ export interface NodeRecoveredEvent {
   readonly from: ProvisionStateValue;
   readonly to: ProvisionStateValue;
   /** The holder whose lease ended without release. */
-  readonly previous: HolderInfo;
+  readonly previous: PreviousHolder;
   /** The fence the failed state was written with. */
   readonly fence: number;
   /** `acquire`: found when reserving the node; `restart`: a crashed incarnation of this conductor held it. */
