@@ -25,6 +25,8 @@ export interface FaultContext {
   fault(name: string, detail?: string): void;
   /** SIGKILLs a worker and records it. */
   kill(worker: ChildProcess): void;
+  /** Waits until the worker holds a lease (by the history), then SIGKILLs it: the kill always leaves an orphan. */
+  killHolding(worker: ChildProcess): Promise<void>;
   sleep(ms: number): Promise<void>;
 }
 
@@ -140,6 +142,18 @@ export async function runScenario(scenario: Scenario, runMs: number): Promise<Sc
       recovery: managers,
       fault: (name, detail) => runner.record({ kind: 'fault', name, ...(detail === undefined ? {} : { detail }) }),
       kill: (worker) => {
+        worker.kill('SIGKILL');
+        runner.record({ kind: 'killed', victim: worker.pid! });
+      },
+      killHolding: async (worker) => {
+        const until = now() + 10_000;
+        for (;;) {
+          const own = readHistory(file).filter((e) => e.pid === worker.pid && (e.kind === 'acquire-ok' || e.kind === 'released' || e.kind === 'lost'));
+          const last = own.at(-1);
+          // Mid-work: a lease is held at least 4 writes of 40 ms or more, so one taken < 100 ms ago is still held.
+          if ((last?.kind === 'acquire-ok' && now() - last.t < 100) || now() > until) break;
+          await sleep(5);
+        }
         worker.kill('SIGKILL');
         runner.record({ kind: 'killed', victim: worker.pid! });
       },

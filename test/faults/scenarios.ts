@@ -11,9 +11,9 @@ export const SCENARIOS: readonly Scenario[] = [
     ttlMs: TTL,
     recoveryManagers: 1,
     expectRecovery: true,
-    inject(ctx) {
-      ctx.fault('SIGKILL', 'worker-0');
-      ctx.kill(ctx.workers[0]!);
+    async inject(ctx) {
+      ctx.fault('SIGKILL', 'worker-0, while it holds a lease');
+      await ctx.killHolding(ctx.workers[0]!);
     },
   },
   {
@@ -114,7 +114,7 @@ export const SCENARIOS: readonly Scenario[] = [
     async inject(ctx) {
       ctx.fault('DEBUG SET-ACTIVE-EXPIRE 0');
       await ctx.lockServer.call('DEBUG', 'SET-ACTIVE-EXPIRE', '0');
-      ctx.kill(ctx.workers[0]!);
+      await ctx.killHolding(ctx.workers[0]!);
     },
   },
   {
@@ -125,10 +125,10 @@ export const SCENARIOS: readonly Scenario[] = [
     recoveryManagers: 3,
     sweepIntervalMs: 200,
     expectRecovery: true,
-    inject(ctx) {
-      ctx.fault('SIGKILL', 'worker-0 and worker-1');
-      ctx.kill(ctx.workers[0]!);
-      ctx.kill(ctx.workers[1]!);
+    async inject(ctx) {
+      ctx.fault('SIGKILL', 'worker-0 and worker-1, each while it holds a lease');
+      await ctx.killHolding(ctx.workers[0]!);
+      await ctx.killHolding(ctx.workers[1]!);
     },
   },
 ];
