@@ -342,7 +342,9 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     for (const lease of leases) latest = Math.max(latest, leaseState.deadline(lease));
     let renewed = 0;
     const errors: Error[] = [];
-    const parts = this.#backend.extend(items, { timeoutMs: Math.max(1, Math.ceil(latest - sentAt)) });
+    // Wait until just past the latest deadline (a timer may fire a fraction of a millisecond early): an answer that
+    // never came then finds its lease past the deadline, hence lost, never still 'held' with a bare timeout error.
+    const parts = this.#backend.extend(items, { timeoutMs: Math.max(1, Math.ceil(latest - sentAt) + 1) });
     await Promise.all(
       parts.map(async (answer) => {
         const part = await answer;
