@@ -11,11 +11,11 @@ describe('history checker', () => {
     clock = 0;
     const h = [
       at('a', 1, { kind: 'acquire-ok', resource: 'r', fence: 5, previousFence: null }),
-      at('a', 1, { kind: 'write-ok', resource: 'r', fence: 5 }),
+      at('a', 1, { kind: 'write-ok', resource: 'r', fence: 5, sentAt: clock + 1 }),
       at('a', 1, { kind: 'released', resource: 'r', fence: 5 }),
       at('b', 2, { kind: 'acquire-ok', resource: 'r', fence: 6, previousFence: null }),
-      at('b', 2, { kind: 'write-ok', resource: 'r', fence: 6 }),
-      at('a', 1, { kind: 'write-rejected', resource: 'r', fence: 5, error: 'STALE_FENCE' }),
+      at('b', 2, { kind: 'write-ok', resource: 'r', fence: 6, sentAt: clock + 1 }),
+      at('a', 1, { kind: 'write-rejected', resource: 'r', fence: 5, error: 'STALE_FENCE', sentAt: clock + 1 }),
       at('b', 2, { kind: 'released', resource: 'r', fence: 6 }),
     ];
     const r = check(h, { endOfRun: clock + 1, expectRecovery: true });
@@ -27,8 +27,8 @@ describe('history checker', () => {
     const h = [
       at('a', 1, { kind: 'acquire-ok', resource: 'r', fence: 5, previousFence: null }),
       at('b', 2, { kind: 'acquire-ok', resource: 'r', fence: 5, previousFence: null }),
-      at('b', 2, { kind: 'write-ok', resource: 'r', fence: 7 }),
-      at('a', 1, { kind: 'write-ok', resource: 'r', fence: 5 }),
+      at('b', 2, { kind: 'write-ok', resource: 'r', fence: 7, sentAt: clock + 1 }),
+      at('a', 1, { kind: 'write-ok', resource: 'r', fence: 5, sentAt: clock + 1 }),
     ];
     const r = check(h, { endOfRun: clock + 1, expectRecovery: false });
     expect(r.overlaps).toBe(1);
@@ -48,6 +48,16 @@ describe('history checker', () => {
     expect(check(h, { endOfRun: 500, expectRecovery: false }).overlaps).toBe(0);
     const late = [...h.slice(0, 2), at('b', 2, { kind: 'acquire-ok', resource: 'r', fence: 2, previousFence: 1 }, 90), h[3]!];
     expect(check(late, { endOfRun: 500, expectRecovery: false }).overlaps).toBe(1);
+  });
+
+  it('does not call a write stale when it was in flight while the higher fence landed (the store ordered them)', () => {
+    const h = [
+      at('b', 2, { kind: 'write-ok', resource: 'r', fence: 7, sentAt: 2 }, 10),
+      at('a', 1, { kind: 'write-ok', resource: 'r', fence: 5, sentAt: 1 }, 50),
+    ];
+    expect(check(h, { endOfRun: 100, expectRecovery: false }).staleWritesAccepted).toBe(0);
+    const late = [h[0]!, at('a', 1, { kind: 'write-ok', resource: 'r', fence: 5, sentAt: 20 }, 50)];
+    expect(check(late, { endOfRun: 100, expectRecovery: false }).staleWritesAccepted).toBe(1);
   });
 
   it('counts orphans of killed holders recovered once, twice and never', () => {

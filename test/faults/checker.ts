@@ -58,7 +58,6 @@ export function check(history: readonly Entry[], options: { endOfRun: number; ex
   const open = new Map<string, Interval & { pid: number; until: number }>();
   const intervals: (Interval & { pid: number; ended: 'released' | 'lost' | 'killed' | 'end' })[] = [];
   const lastFence = new Map<string, number>();
-  const highestWritten = new Map<string, number>();
   for (const e of history) {
     if (e.kind === 'fault') report.faults++;
     if (e.kind === 'acquire-ok' || e.kind === 'recovered') {
@@ -85,23 +84,33 @@ export function check(history: readonly Entry[], options: { endOfRun: number; ex
         intervals.push({ ...i, to: Math.min(e.t, i.until), ended: e.kind });
       }
     }
-    if (e.kind === 'write-ok' || e.kind === 'write-rejected') {
-      const highest = highestWritten.get(e.resource) ?? 0;
-      if (e.kind === 'write-ok') {
-        report.writesAccepted++;
-        if (e.fence < highest) {
-          report.staleWritesAccepted++;
-          report.details.push(`stale write accepted: ${e.who} wrote ${e.resource} with fence ${e.fence} after fence ${highest}`);
-        }
-        highestWritten.set(e.resource, Math.max(highest, e.fence));
-      } else {
-        report.writesRejected++;
-        if (e.fence >= highest && e.error === 'STALE_FENCE') {
-          // A rejection by fence means a higher fence was written first: the store saw something this history missed.
-          report.currentWritesRejected++;
-          report.details.push(`write by ${e.who} on ${e.resource} with fence ${e.fence} rejected as stale, but the history shows no higher fence written`);
-        }
-      }
+    if (e.kind === 'write-ok') report.writesAccepted++;
+    if (e.kind === 'write-rejected') report.writesRejected++;
+  }
+
+  // Stale writes: an accepted write is stale when a write with a higher fence had already been accepted (answered)
+  // before it was even sent. Writes in flight together may land in either order: the store decides, and only
+  // what it could not have known is a violation.
+  // A recovery's write of the failed state is an accepted write too (recorded once answered; its send time is not
+  // known, so its answer time stands for both, which only ever makes the check stricter for later writes).
+  const accepted: { resource: string; fence: number; t: number; sentAt: number; who: string }[] = history.flatMap((e) =>
+    e.kind === 'write-ok' ? [e] : e.kind === 'recovered' && e.fence > 0 ? [{ resource: e.resource, fence: e.fence, t: e.t, sentAt: e.t, who: e.who }] : [],
+  );
+  for (const w of history) {
+    if (w.kind !== 'write-ok') continue;
+    const newer = accepted.find((v) => v.resource === w.resource && v.fence > w.fence && v.t < w.sentAt);
+    if (newer) {
+      report.staleWritesAccepted++;
+      report.details.push(`stale write accepted: ${w.who} wrote ${w.resource} with fence ${w.fence} after fence ${newer.fence} had been accepted`);
+    }
+  }
+  for (const r of history) {
+    if (r.kind !== 'write-rejected' || r.error !== 'STALE_FENCE') continue;
+    // A rejection by fence means a higher fence reached the store first: some accepted write with a higher fence must
+    // have been sent before this one was answered.
+    if (!accepted.some((v) => v.resource === r.resource && v.fence > r.fence && v.sentAt < r.t + 1_000)) {
+      report.currentWritesRejected++;
+      report.details.push(`write by ${r.who} on ${r.resource} with fence ${r.fence} rejected as stale, but the history shows no higher fence written`);
     }
   }
   for (const i of open.values()) {

@@ -10,8 +10,9 @@ export type HistoryEvent =
   | { kind: 'valid'; resource: string; fence: number; until: number }
   | { kind: 'lost'; resource: string; fence: number; reason: string }
   | { kind: 'released'; resource: string; fence: number }
-  | { kind: 'write-ok'; resource: string; fence: number }
-  | { kind: 'write-rejected'; resource: string; fence: number; error: string }
+  /** A write's outcome, recorded when its answer came; `sentAt` is when it was sent (monotonic ms). */
+  | { kind: 'write-ok'; resource: string; fence: number; sentAt: number }
+  | { kind: 'write-rejected'; resource: string; fence: number; error: string; sentAt: number }
   | { kind: 'recovered'; resource: string; fence: number; previousFence: number; to: string }
   | { kind: 'killed'; victim: number }
   | { kind: 'fault'; name: string; detail?: string };

@@ -51,12 +51,13 @@ function track(lease: Lease): void {
 }
 
 async function write(nodeId: string, resource: string, fence: number, to: 'cleaning' | 'manageable'): Promise<void> {
+  const sentAt = now();
   try {
     await store.transition(nodeId, { from: ['manageable', 'cleaning', 'clean failed'], to, fence });
-    history.record({ kind: 'write-ok', resource, fence });
+    history.record({ kind: 'write-ok', resource, fence, sentAt });
   } catch (error) {
     const code = error instanceof StaleFenceError ? 'STALE_FENCE' : ((error as { code?: string }).code ?? String(error));
-    history.record({ kind: 'write-rejected', resource, fence, error: code });
+    history.record({ kind: 'write-rejected', resource, fence, error: code, sentAt });
   }
 }
 
@@ -84,7 +85,7 @@ while (now() < end) {
       else history.record({ kind: 'recovered', resource, fence: lease.fence, previousFence: lease.previous.fence, to: outcome.node.provisionState });
     } catch (error) {
       const code = error instanceof StaleFenceError ? 'STALE_FENCE' : String(error);
-      history.record({ kind: 'write-rejected', resource, fence: lease.fence, error: code });
+      history.record({ kind: 'write-rejected', resource, fence: lease.fence, error: code, sentAt: now() });
     }
   }
   for (let step = 0; step < 4; step++) {
