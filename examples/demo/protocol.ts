@@ -45,21 +45,7 @@ export type ConductorEvent =
     }
   | { readonly type: 'lease-extended'; readonly resource: string; readonly fence: number; readonly validUntil: number }
   | { readonly type: 'lease-ended'; readonly resource: string; readonly fence: number; readonly how: 'released' | 'lost'; readonly reason: string | null }
-  | {
-      readonly type: 'write';
-      readonly nodeId: string;
-      readonly kind: WriteKind;
-      readonly fence: number;
-      readonly from: ProvisionStateValue;
-      readonly to: ProvisionStateValue;
-      readonly outcome: WriteOutcome;
-      /** The fence the store holds, when it refused a stale one. */
-      readonly storedFence: number | null;
-      /** Wall clock (epoch ms) just before the write was sent and just after its answer: it took effect in between. */
-      readonly sentAt: number;
-      readonly answeredAt: number;
-      readonly error: string | null;
-    }
+  | ({ readonly type: 'write' } & WriteReport)
   | {
       readonly type: 'recovered';
       readonly nodeId: string;
@@ -81,3 +67,19 @@ export type OperationOutcome = 'done' | 'locked' | 'moved' | 'lost' | 'stopped' 
 
 /** Every report carries who sent it and when: wall clock (epoch ms, `Date.now()`) and the sender's monotonic clock. */
 export type Report = ConductorEvent & { readonly conductor: string; readonly wall: number; readonly mono: number };
+
+/** One write a conductor made to the node store, with its outcome, as it reports it. */
+export interface WriteReport {
+  readonly nodeId: string;
+  readonly kind: WriteKind;
+  readonly fence: number;
+  readonly from: ProvisionStateValue;
+  readonly to: ProvisionStateValue;
+  readonly outcome: WriteOutcome;
+  /** The fence the store holds, when it refused a stale one. */
+  readonly storedFence: number | null;
+  /** Wall clock (epoch ms) just before the write was sent and just after its answer: it took effect in between. */
+  readonly sentAt: number;
+  readonly answeredAt: number;
+  readonly error: string | null;
+}

@@ -9,7 +9,7 @@ import {
   type ProvisionStateValue,
   type TaskTransitionOptions,
 } from 'leasehold';
-import type { OperateOrder, OperationOutcome, WriteKind, WriteOutcome } from './protocol.js';
+import type { OperateOrder, OperationOutcome, WriteOutcome, WriteReport } from './protocol.js';
 
 /** What an operation needs from its process. */
 export interface OperationContext {
@@ -19,20 +19,6 @@ export interface OperationContext {
   readonly wrote: (write: WriteReport) => void;
   /** When each node's reservation began (a takeover found while reserving is timed from it). */
   readonly reserving: Map<string, number>;
-}
-
-/** One write as the process saw it. */
-export interface WriteReport {
-  readonly nodeId: string;
-  readonly kind: WriteKind;
-  readonly fence: number;
-  readonly from: ProvisionStateValue;
-  readonly to: ProvisionStateValue;
-  readonly outcome: WriteOutcome;
-  readonly storedFence: number | null;
-  readonly sentAt: number;
-  readonly answeredAt: number;
-  readonly error: string | null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

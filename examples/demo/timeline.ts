@@ -2,7 +2,7 @@
 // resource, writes per node, recoveries, and the marks of the fault. The audit, the live view and the report read
 // from here.
 import { nodeIdOf, type ProvisionStateValue } from 'leasehold';
-import type { Report, WriteKind, WriteOutcome } from './protocol.js';
+import type { Report, WriteReport } from './protocol.js';
 
 /** One lease, by the lock's own record: from its grant to when its holder stopped believing in it. */
 export interface LeaseSpan {
@@ -21,19 +21,9 @@ export interface LeaseSpan {
   readonly previous: { readonly owner: string; readonly fence: number } | null;
 }
 
-/** One write to the node store. */
-export interface WriteRecord {
-  readonly nodeId: string;
+/** One write to the node store, with the conductor that made it. */
+export interface WriteRecord extends WriteReport {
   readonly conductor: string;
-  readonly kind: WriteKind;
-  readonly fence: number;
-  readonly from: ProvisionStateValue;
-  readonly to: ProvisionStateValue;
-  readonly outcome: WriteOutcome;
-  readonly storedFence: number | null;
-  readonly sentAt: number;
-  readonly answeredAt: number;
-  readonly error: string | null;
 }
 
 /** One node moved to its failed state because its holder's lease ended unreleased. */
