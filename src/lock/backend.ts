@@ -1,19 +1,46 @@
 import type { HolderInfo, PreviousHolder } from './errors.js';
 
-/** What a backend is asked to do when a lease is acquired. */
+/**
+ * What {@link LockManager} asks a backend for when it acquires a lease (names already validated).
+ *
+ * @example
+ * ```ts
+ * import { randomUUID } from 'node:crypto';
+ *
+ * // What locks.acquire('node:node-1', { owner: 'conductor-a', purpose: 'deploy' }) sends, e.g. to test a backend of your own
+ * const request: AcquireRequest = { resource: 'node:node-1', token: randomUUID(), owner: 'conductor-a', purpose: 'deploy', ttlMs: 10_000 };
+ * const outcome = await backend.acquire(request);
+ * if (outcome.acquired) await backend.release(request.resource, request.token);
+ * ```
+ */
 export interface AcquireRequest {
+  /** The resource to lock, e.g. `node:node-1`. */
   readonly resource: string;
   /** Random per acquisition; proves ownership on extend and release. */
   readonly token: string;
+  /** Who acquires, recorded as the holder, e.g. a conductor id. */
   readonly owner: string;
-  /** Empty string when none was given. */
+  /** What the holder is doing, recorded with it; empty string when none was given. */
   readonly purpose: string;
+  /** Lease time-to-live, ms: the lock expires this long after the grant unless renewed. */
   readonly ttlMs: number;
 }
 
-/** A backend's answer to an acquisition. */
+/**
+ * A backend's answer to an acquisition.
+ *
+ * @example
+ * ```ts
+ * import { randomUUID } from 'node:crypto';
+ *
+ * const outcome: AcquireOutcome = await backend.acquire({ resource: 'node:node-1', token: randomUUID(), owner: 'conductor-a', purpose: '', ttlMs: 10_000 });
+ * if (outcome.acquired) console.log(`fence ${outcome.fence}${outcome.previous ? `, taken over from ${outcome.previous.owner}` : ''}`);
+ * else console.log(`held by ${outcome.holder?.owner ?? 'another holder'}, ${outcome.ttlMs ?? '?'} ms left`);
+ * ```
+ */
 export type AcquireOutcome =
   | {
+      /** Granted. */
       readonly acquired: true;
       /** The fence issued to this acquisition: greater than every fence issued before for this resource. */
       readonly fence: number;
@@ -23,6 +50,7 @@ export type AcquireOutcome =
       readonly previous: PreviousHolder | null;
     }
   | {
+      /** Refused: someone else holds the resource. */
       readonly acquired: false;
       /** The current holder, when the backend knows it. */
       readonly holder: HolderInfo | null;
@@ -30,22 +58,71 @@ export type AcquireOutcome =
       readonly ttlMs: number | null;
     };
 
-/** One lease to renew in a batched heartbeat. */
+/**
+ * One lease to renew in a batched heartbeat.
+ *
+ * @example
+ * ```ts
+ * // What a heartbeat sends for a held lease (the LockManager renews its leases itself)
+ * const items: ExtendItem[] = [{ resource: lease.resource, token: lease.token, ttlMs: lease.ttlMs }];
+ * const [part] = await Promise.all(backend.extend(items, { timeoutMs: 1_000 }));
+ * ```
+ */
 export interface ExtendItem {
+  /** The leased resource. */
   readonly resource: string;
+  /** The token it was acquired with; only a lock still holding this token is renewed. */
   readonly token: string;
+  /** The TTL to renew it to, ms. */
   readonly ttlMs: number;
 }
 
-/** The answer of one call of a batched renewal: the items it covered and what happened to them. */
+/**
+ * The answer of one call of a batched renewal: the items it covered and what happened to them.
+ *
+ * @example
+ * ```ts
+ * const items: ExtendItem[] = [{ resource: lease.resource, token: lease.token, ttlMs: lease.ttlMs }];
+ * for (const answer of backend.extend(items, { timeoutMs: 1_000 })) {
+ *   const part: ExtendPart = await answer; // never rejects
+ *   if (part.renewed === null) console.warn(`${part.indexes.length} leases in doubt: ${part.error.message}`);
+ *   else part.indexes.forEach((i, k) => console.log(items[i]?.resource, part.renewed[k] ? 'renewed' : 'lost'));
+ * }
+ * ```
+ */
 export type ExtendPart =
-  /** `renewed[k]` is for item `indexes[k]`: `true` renewed, `false` its token no longer holds the lock (lost). */
-  | { readonly indexes: readonly number[]; readonly renewed: readonly boolean[]; readonly error: null }
+  /** The call answered. */
+  | {
+      /** Positions in the `items` array given to `extend()` that this call covered. */
+      readonly indexes: readonly number[];
+      /** `renewed[k]` is for item `indexes[k]`: `true` renewed, `false` its token no longer holds the lock (lost). */
+      readonly renewed: readonly boolean[];
+      /** Always `null` here. */
+      readonly error: null;
+    }
   /** The call failed or did not answer in time: its items' fate is unknown. */
-  | { readonly indexes: readonly number[]; readonly renewed: null; readonly error: Error };
+  | {
+      /** Positions in the `items` array given to `extend()` that this call covered. */
+      readonly indexes: readonly number[];
+      /** Always `null` here: nothing is known. */
+      readonly renewed: null;
+      /** Why; a {@link BackendError} from the built-in backends. */
+      readonly error: Error;
+    };
 
-/** The state of one resource, as stored by the backend. */
+/**
+ * The state of one resource, as stored by the backend.
+ *
+ * @example
+ * ```ts
+ * const state: ResourceState = await locks.inspect(nodeResource('node-1'));
+ * if (state.holder) console.log(`held by ${state.holder.owner} (fence ${state.holder.fence}), ${state.ttlMs} ms left`);
+ * else if (state.orphan) console.log(`orphan of ${state.orphan.holder.owner} since ${new Date(state.orphan.expiredAt).toISOString()}`);
+ * else console.log(`free; last fence ${state.lastFence}`);
+ * ```
+ */
 export interface ResourceState {
+  /** The resource read. */
   readonly resource: string;
   /** The live holder, or `null` when nobody holds the resource. */
   readonly holder: HolderInfo | null;
@@ -59,8 +136,19 @@ export interface ResourceState {
   readonly orphan: OrphanRecord | null;
 }
 
-/** A lease that expired without being released. */
+/**
+ * A lease that expired without being released.
+ *
+ * @example
+ * ```ts
+ * const orphans: OrphanRecord[] = await locks.orphans({ limit: 100 });
+ * for (const { resource, holder, expiredAt } of orphans) {
+ *   console.log(`${resource}: ${holder.owner} died holding it (${holder.purpose || 'no purpose'}), expired ${new Date(expiredAt).toISOString()}`);
+ * }
+ * ```
+ */
 export interface OrphanRecord {
+  /** The orphaned resource, e.g. `node:node-1`. */
   readonly resource: string;
   /** The holder whose lease expired. */
   readonly holder: HolderInfo;
@@ -68,23 +156,66 @@ export interface OrphanRecord {
   readonly expiredAt: number;
 }
 
-/** A live lease as the backend stores it. */
+/**
+ * A live lease as the backend stores it.
+ *
+ * @example
+ * ```ts
+ * const held: LeaseRecord[] = await locks.leases({ owner: 'conductor-a' });
+ * for (const { resource, holder, ttlMs } of held) console.log(resource, holder.purpose, `fence ${holder.fence}`, `${ttlMs} ms left`);
+ * ```
+ */
 export interface LeaseRecord {
+  /** The leased resource. */
   readonly resource: string;
   /** Its holder. */
   readonly holder: HolderInfo;
-  /** Milliseconds left on it. */
+  /** Milliseconds left on it (Redis's `PTTL`) unless renewed. */
   readonly ttlMs: number;
 }
 
-/** The answer to a request to break a lease. */
+/**
+ * The answer to a request to break a lease.
+ *
+ * @example
+ * ```ts
+ * const { holder } = await locks.inspect('node:node-1');
+ * if (holder) {
+ *   const outcome: BreakOutcome = await locks.breakLease('node:node-1', { fence: holder.fence });
+ *   if (outcome.broken) console.warn(`broke the lease of ${outcome.holder.owner}: node-1 is an orphan now`);
+ *   else console.log(`nothing broken: ${outcome.ttlMs === null ? 'freed meanwhile' : `a newer lease of ${outcome.holder?.owner}`}`);
+ * }
+ * ```
+ */
 export type BreakOutcome =
-  /** The lease was broken: the resource is now an orphan of `holder`, expired at `expiredAt` (server ms). */
-  | { readonly broken: true; readonly holder: HolderInfo; readonly expiredAt: number }
-  /** Nothing was broken: the resource is free (`holder` null or its last holder) or held under another fence. */
-  | { readonly broken: false; readonly holder: HolderInfo | null; readonly ttlMs: number | null };
+  /** The lease was broken: the resource is now an orphan of `holder`. */
+  | {
+      /** Broken. */
+      readonly broken: true;
+      /** The holder whose lease was broken. */
+      readonly holder: HolderInfo;
+      /** When the lease counts as expired (the break), epoch ms of the server's clock. */
+      readonly expiredAt: number;
+    }
+  /** Nothing was broken: the resource is free or held under another fence. */
+  | {
+      /** Not broken. */
+      readonly broken: false;
+      /** The live holder (a newer lease), or the last recorded holder when nobody holds it; `null` when never acquired. */
+      readonly holder: HolderInfo | null;
+      /** Milliseconds left on the live holder's lease; `null` when the resource is free. */
+      readonly ttlMs: number | null;
+    };
 
-/** A backend's answer to {@link LockBackend.ping}. */
+/**
+ * A backend's answer to {@link LockBackend.ping}.
+ *
+ * @example
+ * ```ts
+ * const ping: PingResult | undefined = await backend.ping?.(500);
+ * if (ping && !ping.reachable) console.warn(`lock store down: ${ping.unreachable.join(', ')} (${ping.error})`);
+ * ```
+ */
 export interface PingResult {
   /**
    * Whether leases can be served now: the server answered (a Cluster: every master; quorum mode: a majority of
@@ -101,7 +232,15 @@ export interface PingResult {
 
 /**
  * Storage of leases. A backend is a thin adapter over atomic operations; lease policy (heartbeats, deadlines,
- * loss) lives in {@link LockManager}. Implementations: {@link RedisBackend}.
+ * loss) lives in {@link LockManager}, which is the API to use. Implementations: {@link RedisBackend} (standalone,
+ * Sentinel, Cluster) and {@link QuorumBackend}. A backend of your own must keep every operation atomic and issue
+ * fences that only grow; the built-in ones reject with {@link BackendError} when the store fails.
+ *
+ * @example
+ * ```ts
+ * const backend: LockBackend = new RedisBackend(redis, { prefix: 'svc' });
+ * const state = await backend.inspect('node:node-1'); // what `locks.inspect('node:node-1')` reads
+ * ```
  */
 export interface LockBackend {
   /** Atomically takes the resource if it is free (or orphaned), issuing a new fence. */
@@ -116,9 +255,11 @@ export interface LockBackend {
   release(resource: string, token: string): Promise<boolean>;
   /**
    * Gives the lease back as an orphan: deletes it if `token` still holds it but keeps (or makes) its orphan record,
-   * so a resource taken over from a dead holder and given back unused is still found by recovery.
+   * so a resource taken over from a dead holder and given back unused is still found by recovery. With `previous`
+   * (the orphan this acquisition took over, from its outcome), that orphan is put back as it was, naming the dead
+   * holder; without it (unknown, e.g. the answer was lost), the orphan names this acquisition's owner.
    */
-  abandon(resource: string, token: string): Promise<boolean>;
+  abandon(resource: string, token: string, previous?: PreviousHolder | null): Promise<boolean>;
   /** Reads the state of one resource. */
   inspect(resource: string): Promise<ResourceState>;
   /** Lists leases that expired without being released, at most `limit`. */

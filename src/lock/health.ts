@@ -6,7 +6,16 @@
  */
 import { checkDuration, checkOptions } from './validate.js';
 
-/** Options of the `health()` calls. */
+/**
+ * Options of `locks.health()`, `conductor.health()` and `recovery.health()`.
+ *
+ * @example
+ * ```ts
+ * const options: HealthOptions = { timeoutMs: 200 }; // a readiness probe must answer fast
+ * const { ready } = await conductor.health(options);
+ * response.writeHead(ready ? 200 : 503).end();
+ * ```
+ */
 export interface HealthOptions {
   /**
    * How long the checks that talk to Redis (PING, counting orphans) may take, in ms; a check that takes longer
@@ -16,10 +25,29 @@ export interface HealthOptions {
   readonly timeoutMs?: number;
 }
 
-/** Defaults of {@link HealthOptions}. */
-export const HEALTH_DEFAULTS = Object.freeze({ timeoutMs: 1_000 } as const);
+/**
+ * Defaults of {@link HealthOptions}.
+ *
+ * @example
+ * ```ts
+ * // health() may take up to HEALTH_DEFAULTS.timeoutMs when Redis does not answer: give the probe a little more
+ * const probeTimeoutSeconds = Math.ceil((HEALTH_DEFAULTS.timeoutMs + 500) / 1_000);
+ * ```
+ */
+export const HEALTH_DEFAULTS = Object.freeze({
+  /** A Redis check that takes longer than 1 s reports the store unreachable. */
+  timeoutMs: 1_000,
+} as const);
 
-/** What `locks.health()` reports. */
+/**
+ * What `locks.health()` reports: plain data, ready for `JSON.stringify`.
+ *
+ * @example
+ * ```ts
+ * const health = await locks.health({ timeoutMs: 500 });
+ * if (health.reachable === false) console.warn(`Redis unreachable: ${health.unreachable.join(', ')} (${health.error})`);
+ * ```
+ */
 export interface LockHealth {
   /**
    * Whether the lock store answered a PING within the timeout (a Cluster: every master; quorum mode: a majority

@@ -12,6 +12,7 @@ export type {
 } from './backend.js';
 export {
   BackendError,
+  EvictionPolicyError,
   InvalidArgumentError,
   InvalidHeartbeatError,
   InvalidNameError,
@@ -31,7 +32,7 @@ export {
 export { HEALTH_DEFAULTS, type HealthOptions, type LockHealth } from './health.js';
 export { Lease, type LeaseEvents, type LeaseState } from './lease.js';
 export { redactSecrets, type Logger, type LogLevel } from './logger.js';
-export { METRICS, type MetricKey } from './metrics.js';
+export { METRICS, type HistogramSpec, type MetricKey, type Metrics, type MetricSpec } from './metrics.js';
 export type { AcquireOutcomeName } from './telemetry.js';
 export {
   LockManager,
@@ -44,4 +45,5 @@ export { LOCK_MANAGER_DEFAULTS, type LockManagerOptions, type ResolvedLockManage
 export { KeySpace } from './redis/keys.js';
 export { QuorumBackend, type QuorumBackendOptions } from './quorum/quorum-backend.js';
 export { REDIS_BACKEND_DEFAULTS, RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
+export { checkEvictionPolicy, type EvictionCheck } from './redis/eviction-policy.js';
 export type { RedisClient } from './redis/scripts.js';

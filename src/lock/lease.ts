@@ -3,7 +3,15 @@ import { monotonicNow } from './clock.js';
 import { emitGuarded } from './emit.js';
 import { LeaseReleasedError, type LeaseLostError, type PreviousHolder } from './errors.js';
 
-/** Events of a {@link Lease}. */
+/**
+ * Events of a {@link Lease}. Listeners that throw are reported on the manager's `error` event, never into timers.
+ *
+ * @example
+ * ```ts
+ * lease.on('lost', (error) => console.warn(`${lease.resource}: ${error.reason}, stop now`));
+ * lease.on('extended', ({ validUntil }) => console.debug(`valid until ${new Date(validUntil).toISOString()}`));
+ * ```
+ */
 export interface LeaseEvents {
   /** The lease was renewed (by a heartbeat or `extend()`); it is valid until `validUntil` (epoch ms, local clock). */
   extended: (info: { readonly validUntil: number; readonly ttlMs: number }) => void;
@@ -13,7 +21,15 @@ export interface LeaseEvents {
   released: () => void;
 }
 
-/** Where a lease is in its life: held, then either released by its holder or lost. */
+/**
+ * Where a lease is in its life: held, then either released by its holder or lost.
+ *
+ * @example
+ * ```ts
+ * const state: LeaseState = lease.state;
+ * if (state !== 'held') throw new Error(`${lease.resource}: lease ${state}, acquire it again before writing`);
+ * ```
+ */
 export type LeaseState = 'held' | 'lost' | 'released';
 
 /** What a lease needs from the manager that issued it. */
@@ -70,8 +86,9 @@ function get(lease: Lease): Internals {
  *
  * @example
  * ```ts
- * await using lease = await locks.acquire('node-1', { owner: 'conductor-a' });
- * await store.write(lease.fence, data);
+ * await using lease = await locks.acquire(nodeResource('node-1'), { owner: 'conductor-a', purpose: 'deploy' });
+ * await nodes.transition('node-1', { from: ['available'], to: 'deploying', fence: lease.fence }); // fenced write
+ * lease.signal.throwIfAborted(); // stop once the lease is lost; released at the end of the scope
  * ```
  */
 export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable {

@@ -12,7 +12,20 @@ import { LockTelemetry } from './telemetry.js';
 import { DeadlineTimer, Repeater, sleep } from './timers.js';
 import { checkDuration, checkInteger, checkName, checkOptions, checkSignal } from './validate.js';
 
-/** Options of one acquisition. */
+/**
+ * Options of one acquisition (`acquire`, `tryAcquire`, `using`). Bad values reject with an
+ * `InvalidArgumentError` subclass before anything is sent.
+ *
+ * @example
+ * ```ts
+ * const lease = await locks.acquire('node-1', {
+ *   owner: 'conductor-a',
+ *   purpose: 'deploy',
+ *   waitMs: 5_000, // retry for up to 5 s while someone else holds it, then LockHeldError
+ *   signal: AbortSignal.timeout(10_000),
+ * });
+ * ```
+ */
 export interface AcquireOptions {
   /** Who acquires: a conductor id, or `recovery:<id>`. At most 512 UTF-8 bytes. */
   readonly owner: string;
@@ -27,7 +40,18 @@ export interface AcquireOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Statistics of one heartbeat, emitted as the manager's `heartbeat` event. */
+/**
+ * Statistics of one heartbeat, emitted as the manager's `heartbeat` event.
+ *
+ * @example
+ * ```ts
+ * locks.on('heartbeat', (report: HeartbeatReport) => {
+ *   if (report.lost > 0 || report.durationMs > locks.options.heartbeatMs / 2) {
+ *     console.warn(`heartbeat renewed ${report.renewed} of ${report.leases} leases in ${report.durationMs} ms`);
+ *   }
+ * });
+ * ```
+ */
 export interface HeartbeatReport {
   /** Leases the beat tried to renew. */
   readonly leases: number;
@@ -39,7 +63,17 @@ export interface HeartbeatReport {
   readonly durationMs: number;
 }
 
-/** Events of a {@link LockManager}. */
+/**
+ * Events of a {@link LockManager}. Listeners that throw are reported on `error`; with no `error` listener,
+ * background failures become process warnings, never exceptions.
+ *
+ * @example
+ * ```ts
+ * locks.on('lost', (lease, error) => console.warn(`${lease.resource} lost: ${error.reason}`));
+ * locks.on('heartbeat', ({ renewed, lost, durationMs }) => console.debug(`renewed ${renewed}, lost ${lost}, ${durationMs} ms`));
+ * locks.on('error', (error) => console.error('lock manager:', error));
+ * ```
+ */
 export interface LockManagerEvents {
   /** A lease was acquired. */
   acquired: (lease: Lease) => void;
@@ -56,7 +90,15 @@ export interface LockManagerEvents {
   error: (error: unknown) => void;
 }
 
-/** The state of a resource as {@link LockManager.inspect} reports it. */
+/**
+ * The state of a resource as {@link LockManager.inspect} reports it.
+ *
+ * @example
+ * ```ts
+ * const info: LockInfo = await locks.inspect(conductorResource('conductor-a'));
+ * console.log(info.holder ? 'online' : `offline; last registered with fence ${info.lastFence} by ${info.lastHolder?.owner ?? 'nobody'}`);
+ * ```
+ */
 export type LockInfo = ResourceState;
 
 const ACQUIRE_KEYS = ['owner', 'purpose', 'waitMs', 'signal'] as const;
@@ -93,6 +135,12 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   #tokenCount = 0;
   #closing: Promise<void> | null = null;
 
+  /**
+   * Checks the options and makes the manager; nothing is sent to Redis until the first acquisition.
+   * @param options - see {@link LockManagerOptions}.
+   * @throws {@link InvalidTtlError}, {@link InvalidHeartbeatError}, {@link InvalidOptionError} or
+   *   {@link UnknownOptionError} naming the bad option.
+   */
   constructor(options: LockManagerOptions) {
     super();
     this.options = resolveLockManagerOptions(options);
@@ -192,7 +240,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
 
   /**
    * For a readiness endpoint: whether the lock store answers (a cheap PING, bounded by `timeoutMs`), how late
-   * heartbeats are, and how many leases are held. Never rejects.
+   * heartbeats are, and how many leases are held. Never rejects on a Redis failure (it is reported); bad options reject with `InvalidArgumentError`.
    *
    * @example
    * ```ts
@@ -283,7 +331,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     if (this.#closing || signal?.aborted || monotonicNow() >= deadline) {
       // Given back unused. A grant that took over an orphan is given back as an orphan, never released: releasing
       // would erase the record that the dead holder's node is stuck.
-      await (outcome.previous ? this.#backend.abandon(resource, token) : this.#backend.release(resource, token)).catch(() => false);
+      await (outcome.previous ? this.#backend.abandon(resource, token, outcome.previous) : this.#backend.release(resource, token)).catch(() => false);
       signal?.throwIfAborted();
       if (this.#closing) throw new ManagerClosedError();
       return { acquired: false, holder: null, ttlMs: null }; // the grant came back too late to be valid
@@ -337,9 +385,14 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       leaseState.sending(lease, ttlMs, sentAt + ttlMs - driftMs(ttlMs, driftFactor));
       return { resource: lease.resource, token: lease.token, ttlMs };
     });
-    this.#armWatch(); // a shortened deadline must be watched from now on
     let latest = 0;
-    for (const lease of leases) latest = Math.max(latest, leaseState.deadline(lease));
+    let earliest = Infinity;
+    for (const lease of leases) {
+      const deadline = leaseState.deadline(lease);
+      latest = Math.max(latest, deadline);
+      earliest = Math.min(earliest, deadline);
+    }
+    this.#watch.arm(earliest); // a shortened deadline must be watched from now on
     let renewed = 0;
     const errors: Error[] = [];
     // Wait until just past the latest deadline (a timer may fire a fraction of a millisecond early): an answer that
@@ -367,7 +420,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
             renewed++;
           }
         });
-        this.#armWatch();
+        // No re-arming here: an answer only moves deadlines later or drops leases, so the armed time still holds.
       }),
     );
     this.#lastBeatError = errors[0];
@@ -402,17 +455,15 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     }
   }
 
+  /** Reports every lease past its deadline lost, and arms the watch for the earliest deadline left (one pass). */
   #expireDue(): void {
     const now = monotonicNow();
-    for (const lease of this.#held) {
-      if (now >= leaseState.deadline(lease)) this.#lose(lease, 'deadline');
-    }
-    this.#armWatch();
-  }
-
-  #armWatch(): void {
     let earliest = Infinity;
-    for (const lease of this.#held) earliest = Math.min(earliest, leaseState.deadline(lease));
+    for (const lease of this.#held) {
+      const deadline = leaseState.deadline(lease);
+      if (now >= deadline) this.#lose(lease, 'deadline');
+      else if (deadline < earliest) earliest = deadline;
+    }
     if (earliest !== Infinity) this.#watch.arm(earliest);
   }
 

@@ -14,8 +14,9 @@ import { show } from './validate.js';
  *
  * @example
  * ```ts
- * import pino from 'pino';
+ * import { pino } from 'pino';
  * const locks = new LockManager({ backend, ttlMs: 10_000, logger: pino({ level: 'info' }) });
+ * const quiet = new LockManager({ backend, ttlMs: 10_000, logger: console }); // console fits too
  * ```
  */
 export interface Logger {
@@ -29,7 +30,20 @@ export interface Logger {
   error(fields: object, message: string): void;
 }
 
-/** A log level: the methods of {@link Logger}. */
+/**
+ * A log level: the methods of {@link Logger}.
+ *
+ * @example
+ * ```ts
+ * // console, keeping warn and error lines only
+ * const rank: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+ * const write = (level: LogLevel) => (fields: object, message: string): void => {
+ *   if (rank[level] >= rank.warn) console[level](message, fields);
+ * };
+ * const logger: Logger = { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
+ * const locks = new LockManager({ backend, ttlMs: 10_000, logger });
+ * ```
+ */
 export type LogLevel = keyof Logger;
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;

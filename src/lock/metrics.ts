@@ -15,17 +15,120 @@ const FAST_MS = Object.freeze([1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500,
 const SLOW_MS = Object.freeze([100, 250, 500, 1_000, 2_500, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000]);
 
 /**
+ * One instrument in {@link METRICS}: what leasehold creates it with from your `Meter`.
+ *
+ * @example
+ * ```ts
+ * // One line per instrument, e.g. for a runbook or a dashboard's legend
+ * const specs: MetricSpec[] = Object.values(METRICS);
+ * for (const spec of specs) console.log(`${spec.name} (${spec.kind}, ${spec.unit}) by ${spec.attributes.join(', ') || '-'}: ${spec.description}`);
+ * ```
+ *
+ * @typeParam Kind - its OpenTelemetry kind.
+ * @typeParam Attribute - the attribute keys its measurements carry.
+ */
+export interface MetricSpec<Kind extends 'counter' | 'upDownCounter' | 'histogram' = 'counter' | 'upDownCounter' | 'histogram', Attribute extends string = string> {
+  /** The instrument name, e.g. `"leasehold.leases.lost"`: stable, a rename is a breaking change. */
+  readonly name: string;
+  /**
+   * `counter`: only grows (Prometheus adds `_total`); `upDownCounter`: a level, +1 and −1, each process reporting
+   * its own part (sum across processes); `histogram`: a distribution of durations.
+   */
+  readonly kind: Kind;
+  /** The UCUM unit: `ms` for durations, an annotation such as `{lease}` for counts. */
+  readonly unit: string;
+  /** What it measures, as exporters show it. */
+  readonly description: string;
+  /** The attribute keys its measurements carry; empty when none. */
+  readonly attributes: readonly Attribute[];
+}
+
+/**
+ * A histogram in {@link METRICS}: a {@link MetricSpec} with the bucket bounds it advises the SDK to use.
+ *
+ * @example
+ * ```ts
+ * import { AggregationType, MeterProvider } from '@opentelemetry/sdk-metrics';
+ *
+ * // The advised buckets plus a 10-minute one, for a deployment whose leases live for minutes
+ * const latency: HistogramSpec<'trigger'> = METRICS.recoveryLatency;
+ * const provider = new MeterProvider({
+ *   views: [{ instrumentName: latency.name, aggregation: { type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM, options: { boundaries: [...latency.buckets, 600_000] } } }],
+ * });
+ * ```
+ */
+export interface HistogramSpec<Attribute extends string = string> extends MetricSpec<'histogram', Attribute> {
+  /** Bucket boundaries in ms, passed as `advice.explicitBucketBoundaries` (an SDK view may override them). */
+  readonly buckets: readonly number[];
+}
+
+/**
+ * The instruments of {@link METRICS}, by key. A type alias, not an interface, so `Object.entries(METRICS)` keeps
+ * the entries' types.
+ *
+ * @example
+ * ```ts
+ * const metrics: Metrics = METRICS;
+ * const counters = Object.entries(metrics).filter(([, spec]) => spec.kind === 'counter').map(([, spec]) => spec.name);
+ * // ["leasehold.leases.lost", "leasehold.leases.broken", "leasehold.orphans.detected", "leasehold.nodes.recovered"]
+ * ```
+ */
+export type Metrics = {
+  /**
+   * `leasehold.leases.held`, `{lease}`: leases held now by this process's lock managers, by `backend` (`redis`,
+   * `quorum` or `custom`). Recorded by `LockManager`.
+   */
+  readonly leasesHeld: MetricSpec<'upDownCounter', 'backend'>;
+  /**
+   * `leasehold.acquire.duration`, ms: each `acquire`/`tryAcquire` call, waiting included, by `outcome`
+   * (`acquired`, `contended`, `timeout`, `error`; see {@link AcquireOutcomeName}). Recorded by `LockManager`.
+   */
+  readonly acquireDuration: HistogramSpec<'outcome'>;
+  /** `leasehold.heartbeat.duration`, ms: the round trip of one batched heartbeat (all leases, all masters). Recorded by `LockManager`. */
+  readonly heartbeatDuration: HistogramSpec<never>;
+  /**
+   * `leasehold.leases.lost`, `{lease}`: leases lost by their holder in this process, by `reason`
+   * (`token-mismatch`, `deadline`, `forced`; see {@link LeaseLostReason}). Recorded by `LockManager`.
+   */
+  readonly leasesLost: MetricSpec<'counter', 'reason'>;
+  /**
+   * `leasehold.leases.broken`, `{lease}`: live leases broken on purpose with `breakLease()` (forced recovery, the
+   * takeover of a crashed conductor, a failed recovery handing its node back). Recorded by `LockManager`.
+   */
+  readonly forcedBreaks: MetricSpec<'counter', never>;
+  /**
+   * `leasehold.orphans.detected`, `{lease}`: orphaned node leases taken over, by `trigger` (`event`, `sweep`,
+   * `operator` from a `RecoveryManager`; `acquire`, `restart` from a `Conductor`).
+   */
+  readonly orphansDetected: MetricSpec<'counter', 'trigger'>;
+  /**
+   * `leasehold.nodes.recovered`, `{node}`: nodes moved from a transient state to its failed state, by `from_state`,
+   * `to_state` and `trigger`. Recorded by `RecoveryManager` and `Conductor`.
+   */
+  readonly nodesRecovered: MetricSpec<'counter', 'from_state' | 'to_state' | 'trigger'>;
+  /**
+   * `leasehold.recovery.latency`, ms: from a lease's expiry (Redis clock) to its node's failed state being written
+   * (this host's clock), by `trigger`. Recorded with `nodesRecovered`.
+   */
+  readonly recoveryLatency: HistogramSpec<'trigger'>;
+  /**
+   * `leasehold.conductors.online`, `{conductor}`: +1 while a conductor of this process holds its liveness lease;
+   * sum it across processes for the fleet. Recorded by `Conductor`.
+   */
+  readonly conductorsOnline: MetricSpec<'upDownCounter', never>;
+};
+
+/**
  * Every instrument leasehold records: its name, kind, unit, description and attribute keys. Names and units are
  * stable (a rename is a breaking change). A Prometheus exporter shows them with `_` for `.`, and counters with a
- * `_total` suffix: `leasehold.leases.lost` is scraped as `leasehold_leases_lost_total`.
+ * `_total` suffix: `leasehold.leases.lost` is scraped as `leasehold_leases_lost_total`. Frozen.
  *
  * @example
  * ```ts
  * console.log(METRICS.leasesLost.name); // "leasehold.leases.lost"
  * ```
  */
-export const METRICS = Object.freeze({
-  /** Leases held now by this process's lock managers. Recorded by `LockManager`. */
+export const METRICS: Metrics = Object.freeze({
   leasesHeld: Object.freeze({
     name: 'leasehold.leases.held',
     kind: 'upDownCounter',
@@ -33,7 +136,6 @@ export const METRICS = Object.freeze({
     description: 'Leases held now by this process (acquired and neither released nor lost).',
     attributes: Object.freeze(['backend'] as const),
   }),
-  /** How long `acquire`/`tryAcquire` took, waiting included, by how it ended. Recorded by `LockManager`. */
   acquireDuration: Object.freeze({
     name: 'leasehold.acquire.duration',
     kind: 'histogram',
@@ -42,7 +144,6 @@ export const METRICS = Object.freeze({
     attributes: Object.freeze(['outcome'] as const),
     buckets: FAST_MS,
   }),
-  /** Round trip of one batched heartbeat (all leases, all masters). Recorded by `LockManager`. */
   heartbeatDuration: Object.freeze({
     name: 'leasehold.heartbeat.duration',
     kind: 'histogram',
@@ -51,7 +152,6 @@ export const METRICS = Object.freeze({
     attributes: Object.freeze([] as const),
     buckets: FAST_MS,
   }),
-  /** Leases lost, by why. Recorded by `LockManager`. */
   leasesLost: Object.freeze({
     name: 'leasehold.leases.lost',
     kind: 'counter',
@@ -59,7 +159,6 @@ export const METRICS = Object.freeze({
     description: 'Leases lost by their holder in this process, by reason.',
     attributes: Object.freeze(['reason'] as const),
   }),
-  /** Live leases broken on purpose with `breakLease()`. Recorded by `LockManager`. */
   forcedBreaks: Object.freeze({
     name: 'leasehold.leases.broken',
     kind: 'counter',
@@ -67,7 +166,6 @@ export const METRICS = Object.freeze({
     description: 'Live leases broken on purpose with breakLease (forced recovery, takeover of a crashed conductor, a failed recovery handing its node back).',
     attributes: Object.freeze([] as const),
   }),
-  /** Orphaned node leases taken over, by what found them. Recorded by `RecoveryManager` and `Conductor`. */
   orphansDetected: Object.freeze({
     name: 'leasehold.orphans.detected',
     kind: 'counter',
@@ -75,7 +173,6 @@ export const METRICS = Object.freeze({
     description: 'Orphaned node leases (their holder died) taken over for recovery, by trigger.',
     attributes: Object.freeze(['trigger'] as const),
   }),
-  /** Nodes moved from a transient state to its failed state. Recorded by `RecoveryManager` and `Conductor`. */
   nodesRecovered: Object.freeze({
     name: 'leasehold.nodes.recovered',
     kind: 'counter',
@@ -83,7 +180,6 @@ export const METRICS = Object.freeze({
     description: 'Nodes moved from the transient state of a dead holder to their failed state.',
     attributes: Object.freeze(['from_state', 'to_state', 'trigger'] as const),
   }),
-  /** From a lease's expiry (Redis clock) to its node's failed state being written. Recorded with `nodesRecovered`. */
   recoveryLatency: Object.freeze({
     name: 'leasehold.recovery.latency',
     kind: 'histogram',
@@ -92,7 +188,6 @@ export const METRICS = Object.freeze({
     attributes: Object.freeze(['trigger'] as const),
     buckets: SLOW_MS,
   }),
-  /** Conductors whose liveness lease is held: +1 per conductor online in this process, summed across processes. */
   conductorsOnline: Object.freeze({
     name: 'leasehold.conductors.online',
     kind: 'upDownCounter',
@@ -100,10 +195,18 @@ export const METRICS = Object.freeze({
     description: 'Conductors of this process holding their liveness lease (sum across processes for the fleet).',
     attributes: Object.freeze([] as const),
   }),
-} as const);
+});
 
-/** The key of one instrument in {@link METRICS}. */
-export type MetricKey = keyof typeof METRICS;
+/**
+ * The key of one instrument in {@link METRICS}, e.g. `"leasesLost"`.
+ *
+ * @example
+ * ```ts
+ * const alertOn: MetricKey[] = ['leasesLost', 'forcedBreaks'];
+ * for (const key of alertOn) console.log(`alert when ${METRICS[key].name} grows`);
+ * ```
+ */
+export type MetricKey = keyof Metrics;
 
 /** The OpenTelemetry instrument type of one {@link METRICS} entry. */
 export type InstrumentOf<K extends MetricKey> = (typeof METRICS)[K]['kind'] extends 'counter'

@@ -5,24 +5,39 @@ import { checkLogger, type Logger } from './logger.js';
 import { checkMeter } from './metrics.js';
 import { checkDuration, checkFraction, checkOptions } from './validate.js';
 
-/** Options of {@link LockManager}. */
+/**
+ * Options of {@link LockManager}. Every value is checked when the manager is made: a bad one throws an
+ * {@link InvalidArgumentError} subclass naming it, an unknown key {@link UnknownOptionError}.
+ *
+ * @example
+ * ```ts
+ * const locks = new LockManager({
+ *   backend: new RedisBackend(redis, { prefix: 'svc' }),
+ *   ttlMs: 10_000, // a dead holder's leases expire within 10 s
+ *   heartbeatMs: 2_000, // default ttlMs / 3
+ * });
+ * ```
+ */
 export interface LockManagerOptions {
   /** Where leases are stored, e.g. a {@link RedisBackend}. */
   readonly backend: LockBackend;
   /**
-   * Lease time-to-live in ms: how long a holder that stops heartbeating (dies, hangs, loses Redis) keeps the
-   * resource. Shorter TTLs recover faster and cost more heartbeats.
+   * Lease time-to-live in ms, a whole number from 1 to 2^31 − 1: how long a holder that stops heartbeating (dies,
+   * hangs, loses Redis) keeps the resource. Shorter TTLs recover faster and cost more heartbeats. Throws
+   * {@link InvalidTtlError} when out of range.
    * @example `30_000`
    */
   readonly ttlMs: number;
   /**
-   * Interval between heartbeats, in ms. Must be shorter than the TTL minus the drift margin.
+   * Interval between heartbeats, in ms. Must be shorter than the TTL minus the drift margin, or the constructor
+   * throws {@link InvalidHeartbeatError}. A beat that fails is retried after a quarter of the interval.
    * @defaultValue `Math.floor(ttlMs / 3)`
    */
   readonly heartbeatMs?: number;
   /**
-   * Fraction of the TTL set aside for clock-rate drift between this process and Redis; the local validity of a
-   * lease is TTL − (TTL × driftFactor + 2 ms), counted from just before the request was sent.
+   * Fraction of the TTL set aside for clock-rate drift between this process and Redis, from 0 up to (not
+   * including) 0.5; the local validity of a lease is TTL − (TTL × driftFactor + 2 ms), counted from just before the
+   * request was sent.
    * @defaultValue `0.01`
    */
   readonly driftFactor?: number;
@@ -48,19 +63,47 @@ export interface LockManagerOptions {
   readonly logger?: Logger;
 }
 
-/** Options after defaults were applied and every value was checked. */
+/**
+ * {@link LockManagerOptions} after defaults were applied and every value was checked: `locks.options`, frozen.
+ *
+ * @example
+ * ```ts
+ * const { ttlMs, heartbeatMs, driftFactor }: ResolvedLockManagerOptions = locks.options;
+ * console.log(`leases of ${ttlMs} ms, renewed every ${heartbeatMs} ms, ${driftFactor * 100} % set aside for clock drift`);
+ * ```
+ */
 export interface ResolvedLockManagerOptions {
+  /** {@inheritDoc LockManagerOptions.backend} */
   readonly backend: LockBackend;
+  /** Lease time-to-live, ms. */
   readonly ttlMs: number;
+  /** Interval between heartbeats, ms. */
   readonly heartbeatMs: number;
+  /** Fraction of the TTL set aside for clock-rate drift. */
   readonly driftFactor: number;
+  /** Base delay between attempts while `acquire` waits, ms. */
   readonly retryDelayMs: number;
+  /** The meter metrics are recorded to; `null`: none. Conductors and recovery managers default to it. */
   readonly meter: Meter | null;
+  /** The logger lines are written to; `null`: none. Conductors and recovery managers default to it. */
   readonly logger: Logger | null;
 }
 
-/** Defaults of the optional {@link LockManagerOptions}. */
-export const LOCK_MANAGER_DEFAULTS = Object.freeze({ driftFactor: 0.01, retryDelayMs: 10 } as const);
+/**
+ * Defaults of the optional {@link LockManagerOptions} (`heartbeatMs` defaults to a third of `ttlMs`).
+ *
+ * @example
+ * ```ts
+ * // Many contenders waiting for one resource: poll it 5 times less often than by default
+ * const locks = new LockManager({ backend, ttlMs: 10_000, retryDelayMs: LOCK_MANAGER_DEFAULTS.retryDelayMs * 5 });
+ * ```
+ */
+export const LOCK_MANAGER_DEFAULTS = Object.freeze({
+  /** 1 % of the TTL, plus 2 ms, set aside for clock drift. */
+  driftFactor: 0.01,
+  /** About 10 ms (jittered) between attempts while waiting. */
+  retryDelayMs: 10,
+} as const);
 
 const KEYS = ['backend', 'ttlMs', 'heartbeatMs', 'driftFactor', 'retryDelayMs', 'meter', 'logger'] as const;
 

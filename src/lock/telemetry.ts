@@ -14,7 +14,16 @@ import { createInstruments, type Instruments } from './metrics.js';
 import { QuorumBackend } from './quorum/quorum-backend.js';
 import { RedisBackend } from './redis/redis-backend.js';
 
-/** How an `acquire`/`tryAcquire` call ended: the `outcome` attribute of `leasehold.acquire.duration`. */
+/**
+ * How an `acquire`/`tryAcquire` call ended: the `outcome` attribute of `leasehold.acquire.duration`.
+ *
+ * @example
+ * ```ts
+ * // The series to watch on a dashboard: calls that gave up or failed
+ * const bad: AcquireOutcomeName[] = ['timeout', 'error'];
+ * for (const outcome of bad) console.log(`${METRICS.acquireDuration.name}{outcome="${outcome}"}`);
+ * ```
+ */
 export type AcquireOutcomeName =
   /** A lease was granted. */
   | 'acquired'

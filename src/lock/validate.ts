@@ -6,9 +6,21 @@ export const MAX_DURATION_MS = 2_147_483_647;
 /** Largest resource, owner or purpose, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 512;
 
+/** A UTF-16 surrogate with no partner: JavaScript strings may hold one, UTF-8 (hence Redis and PostgreSQL) cannot. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** Whether `value` is well-formed Unicode: no lone surrogate (`String.prototype.isWellFormed`, before ES2024). */
+export function isWellFormed(value: string): boolean {
+  return !LONE_SURROGATE.test(value);
+}
+
 /** A short, safe rendering of a bad value for error messages. */
 export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (typeof value === 'string') {
+    if (value.length <= 60) return JSON.stringify(value);
+    const head = value.slice(0, 60);
+    return JSON.stringify(`${/[\uD800-\uDBFF]$/.test(head) ? head.slice(0, -1) : head}…`); // never cut a pair in two
+  }
   if (typeof value === 'bigint') return `${value}n`;
   if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
   if (typeof value === 'function') return 'a function';
@@ -25,10 +37,19 @@ export function checkDuration(what: string, value: unknown, min = 1): number {
   return value;
 }
 
-/** Checks a resource, owner or purpose: a non-empty string of at most 512 UTF-8 bytes. */
+/**
+ * Checks a resource, owner or purpose: a non-empty, well-formed string of at most 512 UTF-8 bytes. A lone
+ * surrogate is refused: UTF-8 cannot encode it, so Redis would store U+FFFD in its place and two different names
+ * (`"a\uD800"`, `"a\uDC00"`, `"a\uFFFD"`) would share one lock.
+ */
 export function checkName(what: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new InvalidNameError(`${what} must be a non-empty string; got ${show(value)}.`);
+  }
+  if (!isWellFormed(value)) {
+    throw new InvalidNameError(
+      `${what} must be well-formed Unicode: it holds a lone surrogate, which UTF-8 cannot encode (Redis would store U+FFFD instead, and another name could share its key); got ${show(value)}.`,
+    );
   }
   const bytes = Buffer.byteLength(value, 'utf8');
   if (bytes > MAX_NAME_BYTES) {

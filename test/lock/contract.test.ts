@@ -99,6 +99,10 @@ describe.each(topologies)('lock contract on $name', (topology) => {
     const info = await locks.inspect('node-1');
     expect(info).toMatchObject({ resource: 'node-1', holder: { owner: 'conductor-a', fence: lease.fence }, lastFence: lease.fence, orphan: null });
     expect(info.ttlMs).toBeGreaterThan(0);
+    // acquiredAt is the server's clock (this machine's, on loopback); the record keeps it relative to the fence.
+    expect(Math.abs(lease.acquiredAt - Date.now())).toBeLessThan(10_000);
+    expect(Math.abs(info.holder!.acquiredAt - lease.acquiredAt)).toBeLessThanOrEqual(1_000);
+    expect(Math.abs((refused as LockHeldError).holder!.acquiredAt - lease.acquiredAt)).toBeLessThanOrEqual(1_000);
     await lease.release();
   });
 
@@ -339,7 +343,7 @@ describe.each(topologies)('lock contract on $name', (topology) => {
       },
       extend: (items, options) => raw.extend(items, options),
       release: (resource, token) => raw.release(resource, token),
-      abandon: (resource, token) => raw.abandon(resource, token),
+      abandon: (resource, token, previous) => raw.abandon(resource, token, previous),
       inspect: (resource) => raw.inspect(resource),
       orphans: (limit) => raw.orphans(limit),
       leases: (options) => raw.leases(options),
@@ -348,9 +352,12 @@ describe.each(topologies)('lock contract on $name', (topology) => {
     const locks = new LockManager({ backend: aborting, ttlMs: 1_000 });
     managers.push(locks);
     await expect(locks.acquire('gb', { owner: 'conductor-a', signal: giveUp.signal })).rejects.toThrow('caller gave up');
-    expect((await raw.orphans(10)).map((o) => o.resource)).toEqual(['gb']);
+    // The orphan is put back as it was: the dead holder, its fence and its deadline, not the caller that gave up.
+    const [orphan] = await raw.orphans(10);
+    expect(orphan).toMatchObject({ resource: 'gb', holder: { owner: 'dead', purpose: 'deploy', fence: dead.acquired ? dead.fence : 0 } });
     const next = await manager(prefix).acquire('gb', { owner: 'recovery:1' });
-    expect(next.previous).not.toBeNull();
+    expect(next.previous).toMatchObject({ owner: 'dead', fence: dead.acquired ? dead.fence : 0, expiredAt: orphan!.expiredAt });
+    expect(next.fence).toBeGreaterThan(dead.acquired ? dead.fence : 0);
     await next.release();
   });
 

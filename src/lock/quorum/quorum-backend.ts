@@ -16,7 +16,16 @@ import { BackendError, InvalidOptionError, QuorumError, type HolderInfo, type Pr
 import { RedisBackend, type RedisBackendOptions } from '../redis/redis-backend.js';
 import { checkDuration, checkOptions, show } from '../validate.js';
 
-/** Options of {@link QuorumBackend}. */
+/**
+ * Options of {@link QuorumBackend}.
+ *
+ * @example
+ * ```ts
+ * const options: QuorumBackendOptions = { prefix: 'ironic', timeoutMs: 200 }; // a master silent for 200 ms counts as down
+ * const masters = ['redis://lock-1:6379', 'redis://lock-2:6379', 'redis://lock-3:6379'].map((url) => new Redis(url));
+ * const locks = new LockManager({ backend: new QuorumBackend(masters, options), ttlMs: 10_000 });
+ * ```
+ */
 export interface QuorumBackendOptions extends RedisBackendOptions {
   /**
    * How long one master may take to answer an acquire, release or read before it counts as unreachable, in ms.
@@ -37,7 +46,17 @@ type Answer<T> = { readonly ok: true; readonly value: T } | { readonly ok: false
  * granting masters before the lease is handed out, so any later majority includes a master that remembers it.
  *
  * What it promises and what it does not: see README "Quorum mode". Fenced writes keep the node table safe even when
- * the timing assumptions of this algorithm are broken.
+ * the timing assumptions of this algorithm are broken. With fewer than a majority answering, calls reject with
+ * {@link QuorumError} naming the masters that did not.
+ *
+ * @example
+ * ```ts
+ * const backend = new QuorumBackend(
+ *   [new Redis('redis://lock-1:6379'), new Redis('redis://lock-2:6379'), new Redis('redis://lock-3:6379')],
+ *   { prefix: 'ironic' },
+ * );
+ * const locks = new LockManager({ backend, ttlMs: 10_000 });
+ * ```
  */
 export class QuorumBackend implements LockBackend {
   /** One backend per master, in the order given. */
@@ -48,6 +67,14 @@ export class QuorumBackend implements LockBackend {
   readonly quorum: number;
   readonly #timeoutMs: number | null;
 
+  /**
+   * @param clients - one ioredis `Redis` client per independent master (3 to 9, an odd number; not a `Cluster`);
+   *   their scripts are defined on each, and leasehold never closes them.
+   * @param options - `prefix` and `shards` as for {@link RedisBackend} (the same on every master), and `timeoutMs`.
+   * @throws {@link InvalidOptionError} for a wrong number of clients, a `Cluster`, two clients of one server or a
+   *   bad `shards`; {@link InvalidTtlError} for a bad `timeoutMs`; {@link InvalidNameError} for a bad prefix;
+   *   {@link UnknownOptionError} for an unknown option.
+   */
   constructor(clients: readonly Redis[], options?: QuorumBackendOptions) {
     const list: unknown = clients;
     if (!Array.isArray(list) || list.length < 3 || list.length > 9 || list.length % 2 === 0) {
@@ -92,8 +119,20 @@ export class QuorumBackend implements LockBackend {
         return { acquired: true, fence, acquiredAt: Math.min(...granted.map((g) => g.acquiredAt)), previous };
       }
     }
-    // No quorum: take back every partial grant, then say who holds it (or that too few masters answered).
-    await Promise.all(this.masters.map((m) => withTimeout(m.release(request.resource, request.token), timeout).catch(() => false)));
+    // No quorum: take back every partial grant, then say who holds it (or that too few masters answered). A grant
+    // that took over an orphan puts the orphan back, and one whose answer is unknown is given back as an orphan
+    // too: a plain release there would erase the record of a dead holder, and its node would never be recovered.
+    await Promise.all(
+      this.masters.map((m, index) => {
+        const answer = answers[index]!;
+        const giveBack = !answer.ok
+          ? m.abandon(request.resource, request.token)
+          : answer.value.acquired && answer.value.previous
+            ? m.abandon(request.resource, request.token, answer.value.previous)
+            : m.release(request.resource, request.token);
+        return withTimeout(giveBack, timeout).catch(() => false);
+      }),
+    );
     const unreachable = this.#unreachable(answers);
     if (answers.length - unreachable.length < this.quorum) {
       throw new QuorumError(`acquire "${request.resource}"`, unreachable, this.quorum, { cause: firstError(answers) });
@@ -176,8 +215,8 @@ export class QuorumBackend implements LockBackend {
     return answers.some((a) => a.ok && a.value);
   }
 
-  async abandon(resource: string, token: string): Promise<boolean> {
-    const answers = await this.#each((m) => m.abandon(resource, token), this.#timeoutMs ?? 1_000);
+  async abandon(resource: string, token: string, previous?: PreviousHolder | null): Promise<boolean> {
+    const answers = await this.#each((m) => m.abandon(resource, token, previous), this.#timeoutMs ?? 1_000);
     if (answers.every((a) => !a.ok)) throw new QuorumError(`abandon "${resource}"`, this.names.slice(), this.quorum, { cause: firstError(answers) });
     return answers.some((a) => a.ok && a.value);
   }

@@ -1,15 +1,26 @@
 /**
  * Key layout. Every key of one resource shares the hash tag of the resource's shard, so each script touches
- * one Cluster slot and a heartbeat needs one script call per shard:
+ * one Cluster slot and a heartbeat needs one script call per shard. A `RedisBackend`'s is `backend.keys`: use it
+ * to find a resource's keys when inspecting Redis by hand.
  *
  * | key                          | type        | holds                                  |
  * |------------------------------|-------------|----------------------------------------|
  * | `<prefix>:{<shard>}:lock:<resource>` | string, PX | the holder's token                  |
- * | `<prefix>:{<shard>}:meta`    | hash        | resource -> [fence, owner, acquiredAt, purpose] |
+ * | `<prefix>:{<shard>}:meta`    | hash        | resource -> its record: last fence, owner, purpose, acquiredAt (kept after release) |
  * | `<prefix>:{<shard>}:held`    | sorted set  | resource -> lease deadline (server ms) |
+ *
+ * @example
+ * ```ts
+ * const keys = new RedisBackend(redis, { prefix: 'ironic' }).keys;
+ * console.log(keys.lockKey('node:node-1')); // "ironic:{<shard>}:lock:node:node-1"
+ * ```
  */
 export class KeySpace {
-  /** @param prefix - prefix of every key; @param shards - how many shards resources are spread over. */
+  /**
+   * Only computes names: it never talks to Redis. `RedisBackend` makes one from its options.
+   * @param prefix - prefix of every key.
+   * @param shards - how many shards resources are spread over.
+   */
   constructor(
     readonly prefix: string,
     readonly shards: number,

@@ -12,14 +12,22 @@ import type {
   ResourceState,
 } from '../backend.js';
 import { monotonicNow } from '../clock.js';
-import { BackendError, InvalidNameError, InvalidOptionError } from '../errors.js';
+import { BackendError, InvalidNameError, InvalidOptionError, type PreviousHolder } from '../errors.js';
 import { redactSecrets } from '../logger.js';
-import { MAX_DURATION_MS, checkDuration, checkInteger, checkName, checkOptions } from '../validate.js';
+import { MAX_DURATION_MS, checkDuration, checkInteger, checkName, checkOptions, show } from '../validate.js';
 import { KeySpace } from './keys.js';
-import { decodeRecord } from './records.js';
+import { decodeRecord, encodeRecord } from './records.js';
 import { lockScripts, type RedisClient } from './scripts.js';
 
-/** Options of {@link RedisBackend}. */
+/**
+ * Options of {@link RedisBackend}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisBackendOptions = { prefix: 'ironic', shards: 64 }; // more shards to spread over a Cluster's masters
+ * const locks = new LockManager({ backend: new RedisBackend(redis, options), ttlMs: 30_000 });
+ * ```
+ */
 export interface RedisBackendOptions {
   /**
    * Prefix of every key leasehold writes. Give each deployment (and each test) its own.
@@ -36,8 +44,21 @@ export interface RedisBackendOptions {
   readonly shards?: number;
 }
 
-/** Defaults of {@link RedisBackendOptions}. */
-export const REDIS_BACKEND_DEFAULTS = Object.freeze({ prefix: 'leasehold', shards: 16 } as const);
+/**
+ * Defaults of {@link RedisBackendOptions}.
+ *
+ * @example
+ * ```ts
+ * // Find the keys of a deployment that kept the defaults, e.g. with redis-cli --scan
+ * const pattern = `${REDIS_BACKEND_DEFAULTS.prefix}:{*}:lock:*`; // "leasehold:{*}:lock:*"
+ * ```
+ */
+export const REDIS_BACKEND_DEFAULTS = Object.freeze({
+  /** Keys start with `leasehold:`. */
+  prefix: 'leasehold',
+  /** 16 shards: a heartbeat makes at most 16 script calls. */
+  shards: 16,
+} as const);
 
 const OPTION_KEYS = ['prefix', 'shards'] as const;
 
@@ -64,6 +85,13 @@ export class RedisBackend implements LockBackend {
   readonly keys: KeySpace;
   readonly #client: RedisClient;
 
+  /**
+   * @param client - an ioredis `Redis` (standalone or Sentinel) or `Cluster` client; the scripts are defined on it
+   *   once (loaded by SHA on first use). leasehold never closes it.
+   * @param options - see {@link RedisBackendOptions}.
+   * @throws {@link InvalidOptionError} when `client` is not an ioredis client or `shards` is not 1 to 16,384;
+   *   {@link InvalidNameError} for a bad prefix; {@link UnknownOptionError} for an unknown option.
+   */
   constructor(client: RedisClient, options?: RedisBackendOptions) {
     if (typeof client !== 'object' || client === null || typeof (client as { defineCommand?: unknown }).defineCommand !== 'function') {
       throw new InvalidOptionError('RedisBackend needs an ioredis Redis or Cluster client as its first argument.');
@@ -72,7 +100,7 @@ export class RedisBackend implements LockBackend {
     const prefix = given.prefix === undefined ? REDIS_BACKEND_DEFAULTS.prefix : given.prefix;
     if (typeof prefix !== 'string' || prefix.length === 0 || prefix.length > 128 || /[{}]/.test(prefix)) {
       throw new InvalidNameError(
-        `RedisBackend prefix must be a non-empty string of at most 128 characters without "{" or "}" (they would break Cluster hash tags); got ${JSON.stringify(prefix)}.`,
+        `RedisBackend prefix must be a non-empty string of at most 128 characters without "{" or "}" (they would break Cluster hash tags); got ${show(prefix)}.`,
       );
     }
     const shards = checkInteger('RedisBackend shards', given.shards ?? REDIS_BACKEND_DEFAULTS.shards, 1, 16384);
@@ -162,12 +190,15 @@ export class RedisBackend implements LockBackend {
     return (await this.#call('release', [this.keys.lockKey(resource, shard), this.keys.heldKey(shard), resource, token])) === 1;
   }
 
-  /** Deletes the lock if `token` holds it, leaving the resource an orphan; see scripts/abandon-2.lua. */
-  async abandon(resource: string, token: string): Promise<boolean> {
+  /**
+   * Deletes the lock if `token` holds it, leaving the resource an orphan: the one `previous` names when given, put
+   * back as it was; else one of this acquisition. See scripts/abandon-3.lua.
+   */
+  async abandon(resource: string, token: string, previous?: PreviousHolder | null): Promise<boolean> {
     checkName('resource', resource);
     checkName('token', token);
-    const shard = this.keys.shardOf(resource);
-    return (await this.#call('abandon', [this.keys.lockKey(resource, shard), this.keys.heldKey(shard), resource, token])) === 1;
+    const orphan = previous ? [encodeRecord(previous), previous.expiredAt] : ['', ''];
+    return (await this.#call('abandon', [...this.keys.resourceKeys(resource), resource, token, ...orphan])) === 1;
   }
 
   /** Reads a resource's lock, record and deadline in one script call. */

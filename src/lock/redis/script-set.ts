@@ -1,7 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 
-/** The ioredis clients leasehold accepts: standalone/Sentinel (`Redis`) or `Cluster`. */
+/**
+ * The ioredis clients leasehold accepts: standalone/Sentinel (`Redis`) or `Cluster`.
+ *
+ * @example
+ * ```ts
+ * import { Cluster } from 'ioredis';
+ *
+ * const client: RedisClient = process.env.REDIS_CLUSTER ? new Cluster([{ host: 'redis-1', port: 6379 }]) : new Redis('redis://redis:6379');
+ * const backend = new RedisBackend(client, { prefix: 'ironic' });
+ * const nodes = new RedisNodeStore(client, { prefix: 'ironic' });
+ * ```
+ */
 export type RedisClient = Redis | Cluster;
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;

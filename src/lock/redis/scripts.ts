@@ -1,4 +1,4 @@
-import abandonLua from './scripts/abandon-2.lua';
+import abandonLua from './scripts/abandon-3.lua';
 import acquireLua from './scripts/acquire-3.lua';
 import breakLua from './scripts/break-3.lua';
 import extendLua from './scripts/extend.lua';
@@ -21,8 +21,8 @@ export const lockScripts = new ScriptSet('lock', {
   orphans: { lua: libLua + orphansLua, keys: 2 },
   leases: { lua: leasesLua, keys: 2 },
   break: { lua: libLua + breakLua, keys: 3 },
-  raiseFence: { lua: raiseFenceLua, keys: 2 },
-  abandon: { lua: libLua + abandonLua, keys: 2 },
+  raiseFence: { lua: libLua + raiseFenceLua, keys: 2 },
+  abandon: { lua: libLua + abandonLua, keys: 3 },
 });
 
 /** The names of the lock backend's scripts. */

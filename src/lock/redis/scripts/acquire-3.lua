@@ -31,12 +31,18 @@ if record then
   last = tonumber(string.match(record, '^%d+')) or 0
 end
 local previous = false
-local expired_at = redis.call('ZSCORE', KEYS[3], resource)
-if expired_at and record then
-  previous = record
+local expired_at = false
+-- Usually the resource is not in `held` (released, or never taken): ZADD NX adds it in one command. When it is
+-- there, its lease expired unreleased: read that deadline before overwriting it.
+if redis.call('ZADD', KEYS[3], 'NX', now_ms + ttl, resource) == 0 then
+  expired_at = redis.call('ZSCORE', KEYS[3], resource)
+  redis.call('ZADD', KEYS[3], now_ms + ttl, resource)
+  if record then
+    previous = record
+  end
 end
-redis.call('ZADD', KEYS[3], now_ms + ttl, resource)
 
-local fence = decimal(math.max(last + 1, now_us, tonumber(ARGV[6])))
-redis.call('HSET', KEYS[2], resource, fence .. '\t' .. now_ms .. '\t' .. #ARGV[4] .. '\t' .. ARGV[4] .. ARGV[5])
+local fence_n = math.max(last + 1, now_us, tonumber(ARGV[6]))
+local fence = decimal(fence_n)
+redis.call('HSET', KEYS[2], resource, fence .. '\t' .. at_offset(now_ms, fence_n) .. '\t' .. #ARGV[4] .. '\t' .. ARGV[4] .. ARGV[5])
 return {1, fence, now_ms, previous, previous and expired_at}

@@ -21,7 +21,7 @@ for _, resource in ipairs(page) do
     if record then
       local keep = ARGV[2] == ''
       if not keep then
-        local bytes, at = string.match(record, '^%d+\t%d+\t(%d+)\t()')
+        local bytes, at = string.match(record, '^%d+\t%-?%d+\t(%d+)\t()')
         keep = bytes ~= nil and string.sub(record, at, at + tonumber(bytes) - 1) == ARGV[2]
       end
       if keep then

@@ -16,8 +16,10 @@ local record = redis.call('HGET', KEYS[2], ARGV[1])
 if not record then
   return 0
 end
-local digits = string.match(record, '^%d+')
-if #digits < #ARGV[3] or (#digits == #ARGV[3] and digits < ARGV[3]) then
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3] .. string.sub(record, #digits + 1))
+local digits, offset, rest = string.match(record, '^(%d+)\t(%-?%d+)(\t.*)$')
+if digits and (#digits < #ARGV[3] or (#digits == #ARGV[3] and digits < ARGV[3])) then
+  -- The acquiredAt offset is relative to the fence: keep the same acquiredAt under the new fence.
+  local at_ms = math.floor(tonumber(digits) / 1000) + tonumber(offset)
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3] .. '\t' .. at_offset(at_ms, tonumber(ARGV[3])) .. rest)
 end
 return 1
