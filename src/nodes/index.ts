@@ -10,9 +10,12 @@ export { MemoryNodeStore } from './memory-store.js';
 export type { NewNode, Node, NodeQuery, Transition } from './node.js';
 export { DEFAULT_FAILURE_POLICY, resolveFailurePolicy, type FailurePolicy, type ResolvedFailurePolicy } from './policy.js';
 export {
+  HELD_STATES,
   PROVISION_STATES,
   ProvisionState,
   TRANSIENT_STATES,
+  WAIT_STATES,
+  isHeldState,
   isProvisionState,
   isTransientState,
   type ProvisionStateValue,

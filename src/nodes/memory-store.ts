@@ -6,6 +6,13 @@ import { checkNewNode, checkNodeId, checkQuery, checkTransition, transitionAppli
 /**
  * A {@link NodeStore} in this process's memory: for tests and single-process examples. It cannot be shared between
  * processes; use `RedisNodeStore` or `PostgresNodeStore` for that. Each write is synchronous, hence atomic.
+ * `updatedAt` comes from this process's clock.
+ *
+ * @example
+ * ```ts
+ * const nodes = new MemoryNodeStore();
+ * await nodes.create({ id: 'node-1', provisionState: 'available' });
+ * ```
  */
 export class MemoryNodeStore implements NodeStore {
   readonly #nodes = new Map<string, Node>();

@@ -1,6 +1,14 @@
 import type { ProvisionStateValue } from './states.js';
 
-/** A node as a store holds it. Objects returned by stores are frozen snapshots. */
+/**
+ * A node as a store holds it. Objects returned by stores are frozen snapshots: read the node again for news.
+ *
+ * @example
+ * ```ts
+ * const node = await nodes.get('node-1');
+ * if (node.lastError) console.log(`${node.id} (${node.provisionState}): ${node.lastError}`);
+ * ```
+ */
 export interface Node {
   /** The node's id (e.g. an Ironic node UUID). */
   readonly id: string;
@@ -20,23 +28,39 @@ export interface Node {
   readonly updatedAt: number;
 }
 
-/** What `create()` takes: a new node's id and initial fields. */
+/**
+ * What `create()` takes: a new node's id and initial fields.
+ *
+ * @example
+ * ```ts
+ * const enrolled: NewNode = { id: 'node-1', driver: 'ipmi' }; // provision state "enroll", fence 0
+ * const node = await nodes.create(enrolled);
+ * ```
+ */
 export interface NewNode {
   /** The node's id: a non-empty string of at most 255 UTF-8 bytes. */
   readonly id: string;
   /** Initial provision state. @defaultValue `"enroll"` */
   readonly provisionState?: ProvisionStateValue;
-  /** @defaultValue `null` */
+  /** Initial target state. @defaultValue `null` */
   readonly targetState?: ProvisionStateValue | null;
-  /** @defaultValue `false` */
+  /** Whether it starts in maintenance. @defaultValue `false` */
   readonly maintenance?: boolean;
-  /** @defaultValue `""` */
+  /** Its driver (hardware type), at most 65,536 UTF-8 bytes. @defaultValue `""` */
   readonly driver?: string;
-  /** @defaultValue `null` */
+  /** An initial last error, at most 65,536 UTF-8 bytes. @defaultValue `null` */
   readonly lastError?: string | null;
 }
 
-/** A fenced compare-and-set transition. */
+/**
+ * A fenced compare-and-set transition, for {@link NodeStore.transition}. A conductor's task fills in `from` and
+ * `fence` for you (`task.transition(to, options)`).
+ *
+ * @example
+ * ```ts
+ * await nodes.transition('node-1', { from: ['available'], to: 'deploying', fence: lease.fence, targetState: 'active' });
+ * ```
+ */
 export interface Transition {
   /** The states the writer believes the node is in; the write applies only if it is in one of them. */
   readonly from: readonly ProvisionStateValue[];
@@ -46,13 +70,21 @@ export interface Transition {
   readonly fence: number;
   /** The new target state; unchanged when omitted, cleared with `null`. */
   readonly targetState?: ProvisionStateValue | null;
-  /** The new last error; unchanged when omitted, cleared with `null`. */
+  /** The new last error (at most 65,536 UTF-8 bytes); unchanged when omitted, cleared with `null`. */
   readonly lastError?: string | null;
   /** The new maintenance flag; unchanged when omitted. */
   readonly maintenance?: boolean;
 }
 
-/** Filters of `list()`. */
+/**
+ * Filters of `list()`; both given: nodes matching both. None: every node.
+ *
+ * @example
+ * ```ts
+ * const query: NodeQuery = { state: ['clean wait', 'clean failed'], maintenance: false };
+ * for (const node of await nodes.list(query)) console.log(node.id, node.provisionState, node.lastError ?? '');
+ * ```
+ */
 export interface NodeQuery {
   /** Only nodes in this state, or in any of these states. */
   readonly state?: ProvisionStateValue | readonly ProvisionStateValue[];

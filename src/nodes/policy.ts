@@ -5,7 +5,13 @@ import { ProvisionState as S, isProvisionState, type ProvisionStateValue } from 
 
 /**
  * Where a node goes when the operation it was in died with its holder: Ironic's mapping for
- * `STUCK_STATES_TREATED_AS_FAIL` and the `*WAIT` states.
+ * `STUCK_STATES_TREATED_AS_FAIL` and the `*WAIT` states. States it does not name (stable ones such as `active`)
+ * are left alone. Frozen.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_FAILURE_POLICY['wait call-back']; // "deploy failed"
+ * ```
  */
 export const DEFAULT_FAILURE_POLICY: Readonly<Partial<Record<ProvisionStateValue, ProvisionStateValue>>> = Object.freeze({
   [S.DEPLOYING]: S.DEPLOY_FAILED,
@@ -26,18 +32,43 @@ export const DEFAULT_FAILURE_POLICY: Readonly<Partial<Record<ProvisionStateValue
 
 /**
  * A failure policy: a table of overrides merged over {@link DEFAULT_FAILURE_POLICY} (map a state to `null` to leave
- * nodes in it alone), or a function that names the failed state for a node's state (`null`: leave it).
+ * nodes in it alone), or a function that names the failed state for a node's state (`null`: leave it). Unknown
+ * states reject with `UnknownStateError`. The `policy` option of `Conductor` and `RecoveryManager`.
+ *
+ * @example
+ * ```ts
+ * const policy: FailurePolicy = { cleaning: 'manageable', 'clean wait': 'manageable' }; // retry cleaning by hand
+ * const recovery = new RecoveryManager({ locks, nodes, policy });
+ * ```
  */
 export type FailurePolicy =
   | Readonly<Partial<Record<ProvisionStateValue, ProvisionStateValue | null>>>
   | ((state: ProvisionStateValue) => ProvisionStateValue | null);
 
-/** A resolved policy: the failed state for a node's state, or `null` when a node in it needs no recovery. */
+/**
+ * A resolved policy: the failed state for a node's state, or `null` when a node in it needs no recovery.
+ *
+ * @example
+ * ```ts
+ * const failedStateOf: ResolvedFailurePolicy = conductor.options.policy;
+ * const node = await nodes.get('node-1');
+ * console.log(`if its holder died now, node-1 would go to ${failedStateOf(node.provisionState) ?? 'nowhere: it is stable'}`);
+ * ```
+ */
 export type ResolvedFailurePolicy = (state: ProvisionStateValue) => ProvisionStateValue | null;
 
 /**
- * Resolves a policy (default: {@link DEFAULT_FAILURE_POLICY}) into a function. Table entries are validated at once;
- * a function's answers are validated each time it is called.
+ * Resolves a policy (default: {@link DEFAULT_FAILURE_POLICY}) into a function. Table entries are validated at once
+ * (`UnknownStateError`, or `InvalidOptionError` for something that is neither a table nor a function); a
+ * function's answers are validated each time it is called.
+ *
+ * @example
+ * ```ts
+ * const failedStateOf = resolveFailurePolicy({ cleaning: 'manageable' });
+ * failedStateOf('cleaning'); // "manageable"
+ * failedStateOf('deploying'); // "deploy failed"
+ * failedStateOf('active'); // null: stable, left alone
+ * ```
  */
 export function resolveFailurePolicy(policy?: FailurePolicy): ResolvedFailurePolicy {
   if (policy === undefined) return (state) => DEFAULT_FAILURE_POLICY[state] ?? null;

@@ -20,6 +20,14 @@ const literal = (value: string): string => `'${value.replaceAll("'", "''")}'`;
  * create the schema, the table and its index if they are missing. For review, and for users who apply migrations
  * with their own tool (run it as one transaction). Throws `UnknownOptionError` or `InvalidNameError` for bad
  * options.
+ *
+ * @example
+ * ```ts
+ * import { writeFileSync } from 'node:fs';
+ * import { migrationSql } from 'leasehold/postgres';
+ *
+ * writeFileSync('migrations/0042_leasehold_nodes.sql', `${migrationSql({ schema: 'conductor' })};\n`);
+ * ```
  */
 export function migrationSql(options?: PostgresTableOptions): string {
   const name = resolveTable('migrationSql()', options);

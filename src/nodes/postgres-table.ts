@@ -12,10 +12,31 @@ import { checkOptions, show } from '../lock/validate.js';
  * What leasehold needs of a `pg` client: the `query` method of a `Pool`. Pass a `Pool` (recommended: each
  * statement may run on any of its connections, and every write is one statement), or anything with the same
  * `query`. leasehold never creates, connects or ends it.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ *
+ * const pool: PostgresQueryable = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
+ * await migrate(pool);
+ * const nodes = new PostgresNodeStore(pool);
+ * ```
  */
 export type PostgresQueryable = Pick<Pool, 'query'>;
 
-/** Where the node table lives. Shared by `new PostgresNodeStore(pool, options)` and `migrate(pool, options)`. */
+/**
+ * Where the node table lives. Shared by `new PostgresNodeStore(pool, options)` and `migrate(pool, options)`.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ *
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const table: PostgresTableOptions = { schema: 'conductor', table: 'nodes' }; // "conductor"."nodes"
+ * await migrate(pool, table);
+ * const nodes = new PostgresNodeStore(pool, table); // the same options as the migration
+ * ```
+ */
 export interface PostgresTableOptions {
   /**
    * Schema of the table, created by `migrate()` when missing. When omitted, the table name is left unqualified and
@@ -34,8 +55,22 @@ export interface PostgresTableOptions {
   readonly table?: string;
 }
 
-/** Defaults of {@link PostgresTableOptions}. */
-export const POSTGRES_TABLE_DEFAULTS = Object.freeze({ table: 'leasehold_nodes' } as const);
+/**
+ * Defaults of {@link PostgresTableOptions}.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ *
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * await migrate(pool); // the table leasehold_nodes, in the search_path
+ * const { rows } = await pool.query(`SELECT id FROM ${POSTGRES_TABLE_DEFAULTS.table} WHERE provision_state = $1`, ['deploy failed']);
+ * ```
+ */
+export const POSTGRES_TABLE_DEFAULTS = Object.freeze({
+  /** The table is `leasehold_nodes`. */
+  table: 'leasehold_nodes',
+} as const);
 
 const OPTION_KEYS = ['schema', 'table'] as const;
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -9,7 +9,15 @@ import { isProvisionState, type ProvisionStateValue } from './states.js';
 import type { NodeStore } from './store.js';
 import { checkNewNode, checkNodeId, checkQuery, checkTransition, transitionError } from './validate.js';
 
-/** Options of {@link RedisNodeStore}. */
+/**
+ * Options of {@link RedisNodeStore}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisNodeStoreOptions = { prefix: 'ironic-prod' }; // keys {ironic-prod}:node:<id>, ...: one Cluster slot
+ * const nodes = new RedisNodeStore(redis, options);
+ * ```
+ */
 export interface RedisNodeStoreOptions {
   /**
    * Names the store: every key it writes starts with `{<prefix>}`, which is also the keys' Cluster hash tag. Give
@@ -21,8 +29,19 @@ export interface RedisNodeStoreOptions {
   readonly prefix?: string;
 }
 
-/** Defaults of {@link RedisNodeStoreOptions}. */
-export const REDIS_NODE_STORE_DEFAULTS = Object.freeze({ prefix: 'leasehold' } as const);
+/**
+ * Defaults of {@link RedisNodeStoreOptions}.
+ *
+ * @example
+ * ```ts
+ * const nodes = new RedisNodeStore(redis); // the default prefix
+ * const ids = await redis.smembers(`{${REDIS_NODE_STORE_DEFAULTS.prefix}}:all`); // every node id, read by hand
+ * ```
+ */
+export const REDIS_NODE_STORE_DEFAULTS = Object.freeze({
+  /** Keys start with `{leasehold}`. */
+  prefix: 'leasehold',
+} as const);
 
 const OPTION_KEYS = ['prefix'] as const;
 

@@ -1,9 +1,25 @@
-/** The lock resource that guards a node: `node:<id>`. Conductors and recovery use the same names. */
+/**
+ * The lock resource that guards a node: `node:<id>`. Conductors and recovery use the same names, so a lease you
+ * take on it yourself excludes them too.
+ *
+ * @example
+ * ```ts
+ * const info = await locks.inspect(nodeResource('node-1')); // who holds node-1
+ * ```
+ */
 export function nodeResource(nodeId: string): string {
   return `node:${nodeId}`;
 }
 
-/** The node id a lock resource guards, or `null` when the resource is not a node's. */
+/**
+ * The node id a lock resource guards, or `null` when the resource is not a node's.
+ *
+ * @example
+ * ```ts
+ * nodeIdOf('node:node-1'); // "node-1"
+ * nodeIdOf('conductor:conductor-a'); // null
+ * ```
+ */
 export function nodeIdOf(resource: string): string | null {
   return resource.startsWith('node:') && resource.length > 5 ? resource.slice(5) : null;
 }

@@ -1,19 +1,33 @@
 import { InvalidNameError, InvalidOptionError } from '../lock/errors.js';
-import { checkOptions, show } from '../lock/validate.js';
+import { checkOptions, isWellFormed, show } from '../lock/validate.js';
 import { InvalidFenceError, InvalidStateError, NodeNotFoundError, StaleFenceError, UnknownStateError } from './errors.js';
 import type { NewNode, Node, NodeQuery, Transition } from './node.js';
 import { PROVISION_STATES, isProvisionState, type ProvisionStateValue } from './states.js';
 
-/** Largest node id, in UTF-8 bytes (fits Ironic's 255-character UUID/name columns). */
+/**
+ * Largest node id, in UTF-8 bytes (fits Ironic's 255-character UUID/name columns).
+ *
+ * @example
+ * ```ts
+ * const id = process.argv[2] ?? '';
+ * if (Buffer.byteLength(id, 'utf8') > MAX_NODE_ID_BYTES) throw new Error(`a node id is at most ${MAX_NODE_ID_BYTES} UTF-8 bytes`);
+ * ```
+ */
 export const MAX_NODE_ID_BYTES = 255;
 
 /** Largest driver name or last error, in UTF-8 bytes. */
 export const MAX_TEXT_BYTES = 65_536;
 
-/** Checks a node id: a non-empty string of at most 255 UTF-8 bytes. */
+/**
+ * Checks a node id: a non-empty, well-formed string of at most 255 UTF-8 bytes. A lone surrogate is refused: every
+ * store keeps ids as UTF-8, which has no encoding for it, so two ids would name one node.
+ */
 export function checkNodeId(value: unknown): string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new InvalidNameError(`A node id must be a non-empty string; got ${show(value)}.`);
+  }
+  if (!isWellFormed(value)) {
+    throw new InvalidNameError(`A node id must be well-formed Unicode: it holds a lone surrogate, which UTF-8 cannot encode; got ${show(value)}.`);
   }
   const bytes = Buffer.byteLength(value, 'utf8');
   if (bytes > MAX_NODE_ID_BYTES) {
@@ -41,6 +55,11 @@ export function checkFence(value: unknown): number {
   return value;
 }
 
+/**
+ * Checks a driver name or last error. Free text is made well-formed rather than refused (a last error is often cut
+ * from another message): each lone surrogate becomes U+FFFD, as UTF-8 storage would make it anyway, so every store
+ * returns the text it stored.
+ */
 function checkText(what: string, value: unknown, nullable: boolean): string | null {
   if (value === null && nullable) return null;
   if (typeof value !== 'string') {
@@ -49,7 +68,7 @@ function checkText(what: string, value: unknown, nullable: boolean): string | nu
   if (Buffer.byteLength(value, 'utf8') > MAX_TEXT_BYTES) {
     throw new InvalidOptionError(`${what} must be at most ${MAX_TEXT_BYTES} UTF-8 bytes.`);
   }
-  return value;
+  return isWellFormed(value) ? value : value.replace(/\p{Cs}/gu, '\uFFFD');
 }
 
 function checkBoolean(what: string, value: unknown): boolean {
@@ -83,7 +102,8 @@ export function checkTransition(id: unknown, value: unknown): Transition {
   if (!Array.isArray(t.from) || t.from.length === 0) {
     throw new InvalidOptionError(`transition's from must be a non-empty array of provision states; got ${show(t.from)}.`);
   }
-  const from = (t.from as readonly unknown[]).map((s) => checkState('Each state in from', s));
+  // Array.from, not map: a sparse array's holes are read as undefined (and refused), never skipped.
+  const from = Array.from(t.from as readonly unknown[], (s) => checkState('Each state in from', s));
   const checked: { -readonly [K in keyof Transition]: Transition[K] } = {
     from: [...new Set(from)],
     to: checkState('transition\'s to', t.to),
@@ -101,7 +121,7 @@ export function checkQuery(value: unknown): { states: readonly ProvisionStateVal
   let states: readonly ProvisionStateValue[] | null = null;
   if (q.state !== undefined) {
     const raw: readonly unknown[] = Array.isArray(q.state) ? (q.state as readonly unknown[]) : [q.state];
-    states = [...new Set(raw.map((s) => checkState('The query\'s state', s)))];
+    states = [...new Set(Array.from(raw, (s) => checkState('The query\'s state', s)))];
   }
   return { states, maintenance: q.maintenance === undefined ? undefined : checkBoolean('The query\'s maintenance', q.maintenance) };
 }
