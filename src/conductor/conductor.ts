@@ -2,11 +2,12 @@ import { EventEmitter } from 'eventemitter3';
 import { LockHeldError, type LeaseLostError, type PreviousHolder } from '../lock/errors.js';
 import type { Lease } from '../lock/lease.js';
 import { reportBackground } from '../lock/emit.js';
+import { enforceEvictionPolicy } from '../lock/redis/eviction-policy.js';
 import type { HealthOptions } from '../lock/health.js';
 import { sleep } from '../lock/timers.js';
 import { checkDuration, checkName, checkOptions, checkSignal } from '../lock/validate.js';
 import { failStuckNode } from '../nodes/fail-stuck-node.js';
-import type { ProvisionStateValue } from '../nodes/states.js';
+import { isHeldState, type ProvisionStateValue } from '../nodes/states.js';
 import { nodeIdOf, nodeResource } from '../nodes/resources.js';
 import { checkNodeId } from '../nodes/validate.js';
 import { ConductorIdInUseError, ConductorStoppedError, NodeLockedError } from './errors.js';
@@ -17,7 +18,14 @@ import { resolveConductorOptions, type ConductorOptions, type ResolvedConductorO
 import type { ConductorRecord } from './registry.js';
 import { NodeTask, type TaskHost } from './task.js';
 
-/** Options of {@link Conductor.withNode} and {@link Conductor.reserve}. */
+/**
+ * Options of {@link Conductor.withNode} and {@link Conductor.reserve}.
+ *
+ * @example
+ * ```ts
+ * const task = await conductor.reserve('node-1', { purpose: 'deploy', signal: AbortSignal.timeout(5_000) });
+ * ```
+ */
 export interface ReserveOptions {
   /** What the conductor does with the node, shown to operators and written in the lease, e.g. `"deploy"`. */
   readonly purpose: string;
@@ -25,10 +33,23 @@ export interface ReserveOptions {
   readonly signal?: AbortSignal;
 }
 
-/** A node a conductor moved to its failed state because its previous holder died mid-operation. */
+/**
+ * A node a conductor moved to its failed state because its previous holder died mid-operation.
+ *
+ * @example
+ * ```ts
+ * conductor.on('nodeRecovered', (event: NodeRecoveredEvent) => {
+ *   const who = event.trigger === 'restart' ? 'a crashed run of this conductor' : event.previous.owner;
+ *   console.warn(`${event.nodeId}: ${event.from} -> ${event.to}; ${who} died holding it (fence ${event.previous.fence})`);
+ * });
+ * ```
+ */
 export interface NodeRecoveredEvent {
+  /** The node. */
   readonly nodeId: string;
+  /** The transient state its dead holder left it in. */
   readonly from: ProvisionStateValue;
+  /** The failed state the policy names for it. */
   readonly to: ProvisionStateValue;
   /** The holder whose lease ended without release. */
   readonly previous: PreviousHolder;
@@ -38,7 +59,42 @@ export interface NodeRecoveredEvent {
   readonly trigger: 'acquire' | 'restart';
 }
 
-/** Events of a {@link Conductor}. */
+/**
+ * A node a task left mid-operation (its function threw, or it was released in a state that needs a holder), moved
+ * to its failed state by the conductor before the lease was released: it is never left stuck with no holder.
+ *
+ * @example
+ * ```ts
+ * conductor.on('nodeFailed', (event: NodeFailedEvent) => {
+ *   console.error(`${event.nodeId}: left in ${event.from}, moved to ${event.to}`, event.error ?? 'released mid-operation');
+ * });
+ * ```
+ */
+export interface NodeFailedEvent {
+  /** The node. */
+  readonly nodeId: string;
+  /** The state the task left it in. */
+  readonly from: ProvisionStateValue;
+  /** The failed state the policy names for it. */
+  readonly to: ProvisionStateValue;
+  /** The fence the failed state was written with (the task's lease). */
+  readonly fence: number;
+  /** What the task's function threw, or `null` when the task was released without finishing its operation. */
+  readonly error: unknown;
+}
+
+/**
+ * Events of a {@link Conductor}. Listeners that throw are reported on `error`; with no `error` listener,
+ * background failures become process warnings, never exceptions.
+ *
+ * @example
+ * ```ts
+ * conductor.on('nodeRecovered', (e) => console.warn(`${e.nodeId}: ${e.from} -> ${e.to}, ${e.previous.owner} died holding it`));
+ * conductor.on('taskLost', (nodeId, error) => console.warn(`${nodeId}: lease lost (${error.reason})`));
+ * conductor.on('livenessLost', () => console.error('offline: Redis unreachable, registering again'));
+ * conductor.on('error', (error) => console.error(error));
+ * ```
+ */
 export interface ConductorEvents {
   /** Registered and ready for work. */
   started: (record: ConductorRecord) => void;
@@ -46,6 +102,8 @@ export interface ConductorEvents {
   stopped: () => void;
   /** A node whose previous holder died was moved to its failed state before any work on it. */
   nodeRecovered: (event: NodeRecoveredEvent) => void;
+  /** A task ended mid-operation and its node was moved to its failed state before release. */
+  nodeFailed: (event: NodeFailedEvent) => void;
   /** A task's lease was lost; its `signal` aborted with the same error. */
   taskLost: (nodeId: string, error: LeaseLostError) => void;
   /** The conductor's own liveness lease was lost (Redis unreachable too long); it keeps trying to register again. */
@@ -54,7 +112,16 @@ export interface ConductorEvents {
   error: (error: unknown) => void;
 }
 
-/** The life of a conductor. */
+/**
+ * The life of a conductor.
+ *
+ * @example
+ * ```ts
+ * // A liveness probe: fail only once the conductor is stopping or stopped (not while it starts)
+ * const state: ConductorState = conductor.state;
+ * response.writeHead(state === 'stopping' || state === 'stopped' ? 503 : 200).end(state);
+ * ```
+ */
 export type ConductorState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 /**
@@ -86,12 +153,20 @@ export class Conductor extends EventEmitter<ConductorEvents> {
   #liveness: Lease | null = null;
   #reclaimTimer: NodeJS.Timeout | null = null;
   readonly #tasks = new Set<NodeTask>();
+  /** What a `withNode` function threw, for its task's release (which then fails the node if it was mid-operation). */
+  readonly #taskErrors = new WeakMap<NodeTask, unknown>();
   #drained: (() => void) | null = null;
   readonly #stopAbort = new AbortController();
   readonly #host: TaskHost;
   /** Metrics and logs, when a meter or a logger was given (or the lock manager has one). */
   readonly #telemetry: ConductorTelemetry | null;
 
+  /**
+   * Checks the options; nothing is registered or sent to Redis before {@link Conductor.start}.
+   * @param options - see {@link ConductorOptions}.
+   * @throws `InvalidOptionError` (or another `InvalidArgumentError`) naming a bad option, `UnknownOptionError` for
+   *   an unknown one.
+   */
   constructor(options: ConductorOptions) {
     super();
     this.options = resolveConductorOptions(options);
@@ -119,7 +194,9 @@ export class Conductor extends EventEmitter<ConductorEvents> {
   /**
    * Registers the conductor: takes its liveness lease (`conductor:<id>`) and writes its record. When a crashed
    * incarnation of the same id on this host still holds leases, they are broken and its nodes failed at once
-   * instead of after their TTL. Rejects with `ConductorIdInUseError` while another live conductor has the id.
+   * instead of after their TTL. Rejects with `ConductorIdInUseError` while another live conductor has the id, and
+   * with `EvictionPolicyError` (before anything is registered) when a Redis server that stores leases may evict keys,
+   * unless the `allowEviction` option is set (a warning then; also when CONFIG cannot be read to check it).
    * Calling it again returns the same registration.
    */
   start(): Promise<ConductorRecord> {
@@ -135,13 +212,19 @@ export class Conductor extends EventEmitter<ConductorEvents> {
   /**
    * Takes node `nodeId` exclusively for `fn(task)` and releases it afterwards, also when `fn` throws. Retries
    * while another conductor holds it, then rejects with `NodeLockedError` naming the holder. When its previous
-   * holder died mid-operation, the node is first moved to its failed state (see `nodeRecovered`).
+   * holder died mid-operation, the node is first moved to its failed state (see `nodeRecovered`). When `fn` throws
+   * with the node in a transient state, the node is moved to its failed state before the release (see
+   * `nodeFailed`) and the error is rethrown. Also rejects with `NodeNotFoundError` for an unknown node (before any
+   * lock is taken) and `ConductorStoppedError` when the conductor is not running.
    */
   async withNode<T>(nodeId: string, options: ReserveOptions, fn: (task: NodeTask) => Promise<T> | T): Promise<T> {
     if (typeof fn !== 'function') throw new TypeError('withNode() needs a function as its third argument.');
     const task = await this.reserve(nodeId, options);
     try {
       return await fn(task);
+    } catch (error) {
+      this.#taskErrors.set(task, error);
+      throw error;
     } finally {
       await task.release();
     }
@@ -175,7 +258,7 @@ export class Conductor extends EventEmitter<ConductorEvents> {
 
   /**
    * For a readiness endpoint: the lock manager's health (Redis reachable, heartbeat lag, leases held) with this
-   * conductor's state, whether it is online, and `ready`. Never rejects.
+   * conductor's state, whether it is online, and `ready`. Never rejects on a Redis failure; bad options reject with `InvalidArgumentError`.
    *
    * @example
    * ```ts
@@ -206,7 +289,9 @@ export class Conductor extends EventEmitter<ConductorEvents> {
    * the rest (their `signal` aborts with `ConductorStoppedError`), releases every lease and marks the conductor
    * stopped in the registry. Safe to call twice. The lock manager and stores are the caller's to close.
    */
-  stop(options?: { readonly timeoutMs?: number }): Promise<void> {
+  async stop(options?: { readonly timeoutMs?: number }): Promise<void> {
+    // async: bad options reject like every other failure, never a synchronous throw. Everything up to #stop's first
+    // await still runs synchronously, so new work is refused the moment stop() is called.
     const given = checkOptions<{ timeoutMs: number }>('stop options', options, ['timeoutMs']);
     const timeoutMs = given.timeoutMs === undefined ? this.options.stopTimeoutMs : checkDuration('stop timeoutMs', given.timeoutMs, 0);
     this.#stopping ??= this.#stop(timeoutMs);
@@ -216,6 +301,11 @@ export class Conductor extends EventEmitter<ConductorEvents> {
   async #start(): Promise<ConductorRecord> {
     this.#state = 'starting';
     const { locks, registry } = this.options;
+    await enforceEvictionPolicy(locks.options.backend, {
+      who: `Conductor "${this.id}"`,
+      allowEviction: this.options.allowEviction,
+      warn: (message, checks) => this.#warn(message, { servers: checks.map((c) => c.server) }),
+    });
     const self = thisIncarnation();
     const resource = conductorResource(this.id);
     let liveness = await locks.tryAcquire(resource, { owner: this.id, purpose: 'liveness' });
@@ -290,6 +380,28 @@ export class Conductor extends EventEmitter<ConductorEvents> {
     return outcome.node;
   }
 
+  /**
+   * Before a task's lease is released: a node left in a transient state would be stuck with no holder (Ironic's
+   * "stuck in deploying" without any crash). After a failed function, any state the policy fails is failed; after a
+   * plain release, only the states that need a holder the whole time (HELD_STATES; a node may wait for its agent
+   * unheld). The write is fenced with the task's lease, so it never overwrites a newer holder; a lost lease writes
+   * nothing (whoever holds the node now, or recovery, deals with it).
+   */
+  async #failIfMidOperation(task: NodeTask, failed: { readonly error: unknown } | null): Promise<void> {
+    const from = task.node.provisionState;
+    const to = this.options.policy(from);
+    if (to === null || (failed === null && !isHeldState(from)) || task.lease.state !== 'held') return;
+    const why = failed ? `its task failed: ${describeError(failed.error)}` : 'its task was released before the operation finished';
+    const lastError = `conductor "${this.id}" held this node (lease fence ${task.fence}, purpose "${task.lease.purpose}") while it was "${from}" and ${why}; moved to "${to}" before releasing it.`;
+    try {
+      await this.options.nodes.transition(task.nodeId, { from: [from], to, fence: task.fence, targetState: null, lastError });
+    } catch (error) {
+      this.#report(error); // moved on (InvalidStateError) or written by a newer holder (StaleFenceError): leave it
+      return;
+    }
+    this.#emit('nodeFailed', { nodeId: task.nodeId, from, to, fence: task.fence, error: failed ? failed.error : null });
+  }
+
   async #acquireNode(nodeId: string, purpose: string, signal: AbortSignal | undefined): Promise<Lease> {
     const { attempts, intervalMs } = this.options.lockRetry;
     const stopSignal = signal ? AbortSignal.any([signal, this.#stopAbort.signal]) : this.#stopAbort.signal;
@@ -309,6 +421,7 @@ export class Conductor extends EventEmitter<ConductorEvents> {
 
   async #finish(task: NodeTask): Promise<void> {
     try {
+      await this.#failIfMidOperation(task, this.#taskErrors.has(task) ? { error: this.#taskErrors.get(task) } : null);
       await task.lease.release();
     } catch (error) {
       this.#report(error);
@@ -394,8 +507,25 @@ export class Conductor extends EventEmitter<ConductorEvents> {
     if (telemetry && event !== 'error') (telemetry[event] as (...args: Parameters<ConductorEvents[E]>) => void)(...args);
   }
 
+  /** A warning an operator must see: to the logger, else as a process warning. */
+  #warn(message: string, fields: object): void {
+    const { logger } = this.options;
+    if (!logger) return void process.emitWarning(message, { code: 'LEASEHOLD_EVICTION_POLICY' });
+    try {
+      logger.warn({ conductorId: this.id, ...fields }, message);
+    } catch (error) {
+      this.#report(error);
+    }
+  }
+
   #report(error: unknown): void {
     this.#telemetry?.error(error);
     reportBackground(this, error);
   }
+}
+
+/** An error as one line for `last_error`: its name and message, at most 500 characters. */
+function describeError(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.length > 500 ? `${text.slice(0, 497)}...` : text;
 }

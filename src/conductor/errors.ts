@@ -5,11 +5,27 @@
  */
 import { LeaseholdError, type HolderInfo } from '../lock/errors.js';
 
-/** The node is reserved by someone else, and stayed so through every retry. Nothing was written. */
+/**
+ * The node is reserved by someone else, and stayed so through every retry (`lockRetry`). Nothing was written. From
+ * `conductor.withNode()` and `conductor.reserve()`; Ironic's `NodeLocked`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await conductor.withNode('node-1', { purpose: 'deploy' }, deploy);
+ * } catch (error) {
+ *   if (error instanceof NodeLockedError) console.log(`node-1 is busy: ${error.holder?.owner ?? 'unknown'} holds it`);
+ *   else throw error;
+ * }
+ * ```
+ */
 export class NodeLockedError extends LeaseholdError {
+  /** Always `"NODE_LOCKED"`. */
   readonly code = 'NODE_LOCKED' as const;
 
+  /** Made by a conductor that gave up reserving a node. */
   constructor(
+    /** The node that could not be reserved. */
     readonly nodeId: string,
     /** The holder at the last attempt, when known. */
     readonly holder: HolderInfo | null,
@@ -19,7 +35,7 @@ export class NodeLockedError extends LeaseholdError {
     readonly attempts: number,
   ) {
     const who = holder ? `conductor "${holder.owner}" (fence ${holder.fence}${holder.purpose ? `, ${holder.purpose}` : ''})` : 'another holder';
-    const left = holderTtlMs !== null ? `, ${holderTtlMs} ms left on its lease` : '';
+    const left = holderTtlMs !== null && holderTtlMs >= 0 ? `, ${holderTtlMs} ms left on its lease` : '';
     super(
       `Node "${nodeId}" is locked by ${who}${left}; gave up after ${attempts} attempt(s). Try again later; ` +
         'if that conductor is dead, its lease expires by itself and recovery takes the node over.',
@@ -27,14 +43,29 @@ export class NodeLockedError extends LeaseholdError {
   }
 }
 
-/** Another live conductor already runs with this id. Nothing was registered. */
+/**
+ * Another live conductor already runs with this id (its liveness lease is held, and it is not a crashed process of
+ * this host). Nothing was registered. From `conductor.start()`.
+ *
+ * @example
+ * ```ts
+ * await conductor.start().catch((error: unknown) => {
+ *   if (error instanceof ConductorIdInUseError) console.error(`${error.conductorId} already runs on ${error.hostname ?? '?'}`);
+ *   throw error;
+ * });
+ * ```
+ */
 export class ConductorIdInUseError extends LeaseholdError {
+  /** Always `"CONDUCTOR_ID_IN_USE"`. */
   readonly code = 'CONDUCTOR_ID_IN_USE' as const;
 
+  /** Made by `conductor.start()`. */
   constructor(
+    /** The id in use. */
     readonly conductorId: string,
     /** Where the other one runs, when the registry knows. */
     readonly hostname: string | null,
+    /** Its process id on that host, when the registry knows. */
     readonly pid: number | null,
     /** Milliseconds left on its liveness lease. */
     readonly ttlMs: number | null,
@@ -48,15 +79,34 @@ export class ConductorIdInUseError extends LeaseholdError {
   }
 }
 
-/** The conductor is stopping or stopped (or was never started) and takes no new work. */
+/**
+ * The conductor is stopping or stopped (or was never started) and takes no new work: from `reserve()` and
+ * `withNode()`, and `start()` after `stop()`. Also the reason a running task's `signal` aborts with when `stop()`
+ * gives up waiting for it.
+ *
+ * @example
+ * ```ts
+ * await conductor.stop();
+ * await conductor.withNode('node-1', { purpose: 'deploy' }, deploy); // rejects with ConductorStoppedError
+ * ```
+ */
 export class ConductorStoppedError extends LeaseholdError {
+  /** Always `"CONDUCTOR_STOPPED"`. */
   readonly code = 'CONDUCTOR_STOPPED' as const;
 
-  constructor(readonly conductorId: string, readonly state: string) {
+  /** Made by a conductor that is not running. */
+  constructor(
+    /** The conductor's id. */
+    readonly conductorId: string,
+    /** Its state when asked: `idle` (never started), `starting`, `stopping` or `stopped`. */
+    readonly state: string,
+  ) {
     super(
       state === 'idle'
         ? `Conductor "${conductorId}" was not started; call start() before reserving nodes.`
-        : `Conductor "${conductorId}" is ${state}; it takes no new work. Start a new Conductor to work again.`,
+        : state === 'starting'
+          ? `Conductor "${conductorId}" is still starting; await start() before reserving nodes.`
+          : `Conductor "${conductorId}" is ${state}; it takes no new work. Start a new Conductor to work again.`,
     );
   }
 }

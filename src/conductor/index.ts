@@ -1,4 +1,4 @@
-export { Conductor, type ConductorEvents, type ConductorState, type NodeRecoveredEvent, type ReserveOptions } from './conductor.js';
+export { Conductor, type ConductorEvents, type ConductorState, type NodeFailedEvent, type NodeRecoveredEvent, type ReserveOptions } from './conductor.js';
 export { ConductorIdInUseError, ConductorStoppedError, NodeLockedError } from './errors.js';
 export { conductorResource, listConductors, type ConductorInfo } from './list-conductors.js';
 export type { ConductorHealth } from './observability.js';

@@ -12,7 +12,16 @@ import { errorFields, LogLine, type Logger } from '../lock/logger.js';
 import { createInstruments, type Instruments } from '../lock/metrics.js';
 import type { ConductorRecord } from './registry.js';
 
-/** What `conductor.health()` reports: its lock manager's health and its own state. */
+/**
+ * What `conductor.health()` reports: its lock manager's health and its own state. Plain data, ready for
+ * `JSON.stringify`.
+ *
+ * @example
+ * ```ts
+ * const health = await conductor.health();
+ * if (!health.ready) console.warn(`${health.id} not ready: ${health.state}, online ${health.online}, Redis ${health.reachable}`);
+ * ```
+ */
 export interface ConductorHealth extends LockHealth {
   /** The conductor's id. */
   readonly id: string;
@@ -89,6 +98,16 @@ export class ConductorTelemetry {
       'info',
       { nodeId: event.nodeId, from: event.from, to: event.to, owner: event.previous.owner, previousFence: event.previous.fence, fence: event.fence, trigger: event.trigger, latencyMs },
       `node "${event.nodeId}" recovered: ${event.from} -> ${event.to}`,
+    );
+  };
+
+  /** The `nodeFailed` event. */
+  readonly nodeFailed = (event: { readonly nodeId: string; readonly from: string; readonly to: string; readonly fence: number; readonly error: unknown }): void => {
+    const error = event.error === null ? undefined : event.error instanceof Error ? `${event.error.name}: ${event.error.message}` : JSON.stringify(event.error);
+    this.#log.write(
+      'warn',
+      { nodeId: event.nodeId, from: event.from, to: event.to, fence: event.fence, error },
+      `node "${event.nodeId}" failed: its task ended mid-operation (${event.from} -> ${event.to})`,
     );
   };
 

@@ -1,9 +1,17 @@
-import { BackendError, InvalidNameError } from '../lock/errors.js';
+import { BackendError, InvalidOptionError } from '../lock/errors.js';
 import type { RedisClient } from '../lock/redis/script-set.js';
 import { checkName, checkOptions } from '../lock/validate.js';
 import type { ConductorRecord, ConductorRegistry } from './registry.js';
 
-/** Options of {@link RedisConductorRegistry}. */
+/**
+ * Options of {@link RedisConductorRegistry}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisConductorRegistryOptions = { prefix: 'ironic' }; // the hash ironic:conductors
+ * const registry = new RedisConductorRegistry(redis, options);
+ * ```
+ */
 export interface RedisConductorRegistryOptions {
   /**
    * Key prefix; use the one your `RedisBackend` uses so operators find both together.
@@ -14,16 +22,29 @@ export interface RedisConductorRegistryOptions {
 
 /**
  * A {@link ConductorRegistry} in one Redis hash (`<prefix>:conductors`, field = conductor id, value = JSON record).
- * Works on standalone, Sentinel and Cluster clients (one key).
+ * Works on standalone, Sentinel and Cluster clients (one key). Records stay after a conductor stops (`stoppedAt`
+ * set) so operators see it offline; `remove()` forgets one. Redis failures reject with `BackendError`.
+ *
+ * @example
+ * ```ts
+ * const registry = new RedisConductorRegistry(redis, { prefix: 'ironic' }); // the prefix of your RedisBackend
+ * const conductor = new Conductor({ id: 'conductor-a', locks, nodes, registry });
+ * ```
  */
 export class RedisConductorRegistry implements ConductorRegistry {
   /** The hash that holds the records. */
   readonly key: string;
   readonly #redis: RedisClient;
 
+  /**
+   * @param redis - an ioredis `Redis` or `Cluster` client; the registry never closes it.
+   * @param options - see {@link RedisConductorRegistryOptions}.
+   * @throws `InvalidOptionError` when `redis` is not an ioredis client; `InvalidNameError` when the prefix is not a valid name,
+   *   `UnknownOptionError` for an unknown option.
+   */
   constructor(redis: RedisClient, options?: RedisConductorRegistryOptions) {
     if (typeof redis !== 'object' || redis === null || typeof (redis as { hset?: unknown }).hset !== 'function') {
-      throw new InvalidNameError('RedisConductorRegistry needs an ioredis Redis or Cluster client as its first argument.');
+      throw new InvalidOptionError('RedisConductorRegistry needs an ioredis Redis or Cluster client as its first argument.');
     }
     const given = checkOptions<RedisConductorRegistryOptions>('RedisConductorRegistry options', options, ['prefix']);
     const prefix = checkName('RedisConductorRegistry prefix', given.prefix ?? 'leasehold');

@@ -1,4 +1,12 @@
-/** What a conductor registers about itself when it starts. */
+/**
+ * What a conductor registers about itself when it starts.
+ *
+ * @example
+ * ```ts
+ * const record: ConductorRecord = await conductor.start();
+ * console.log(`${record.id} registered from ${record.hostname} (pid ${record.pid}), liveness fence ${record.fence}`);
+ * ```
+ */
 export interface ConductorRecord {
   /** The conductor's id (the owner of its leases). */
   readonly id: string;
@@ -25,6 +33,13 @@ export interface ConductorRecord {
 /**
  * Where conductors register. Liveness itself is a lease (`conductor:<id>`), so a crashed conductor goes offline
  * by itself when that lease expires; the registry keeps what the lease cannot: host, version, drivers, times.
+ * {@link RedisConductorRegistry} is the built-in one; implement this to keep records elsewhere (e.g. a SQL table).
+ *
+ * @example
+ * ```ts
+ * const registry: ConductorRegistry = new RedisConductorRegistry(redis, { prefix: 'ironic' });
+ * for (const record of await registry.list()) console.log(record.id, record.hostname, record.drivers.join(','));
+ * ```
  */
 export interface ConductorRegistry {
   /** Writes (or replaces) a conductor's record. */

@@ -6,7 +6,16 @@ import { checkState } from '../nodes/validate.js';
 import { InvalidOptionError } from '../lock/errors.js';
 import { checkOptions } from '../lock/validate.js';
 
-/** Options of {@link NodeTask.transition}. */
+/**
+ * Options of {@link NodeTask.transition}.
+ *
+ * @example
+ * ```ts
+ * // The agent's call-back never came: fail the clean, from whichever cleaning state the node is in
+ * const options: TaskTransitionOptions = { from: ['cleaning', 'clean wait'], targetState: null, lastError: 'no call-back within 30 min' };
+ * await task.transition('clean failed', options);
+ * ```
+ */
 export interface TaskTransitionOptions {
   /** The new last error; unchanged when omitted, cleared with `null`. */
   readonly lastError?: string | null;
@@ -31,7 +40,16 @@ export interface TaskHost {
 /**
  * Exclusive work on one node: the node's lease (heartbeated while the task lives), the node as last seen, fenced
  * transitions, and a signal that aborts when the lease is lost or the conductor stops. Get one from
- * `conductor.withNode()` (released for you) or `conductor.reserve()` (call {@link NodeTask.release}).
+ * `conductor.withNode()` (released for you) or `conductor.reserve()` (call {@link NodeTask.release}, or use
+ * `await using`).
+ *
+ * @example
+ * ```ts
+ * await using task = await conductor.reserve('node-1', { purpose: 'clean' });
+ * await task.transition('cleaning', { targetState: 'available' });
+ * await wipeDisks(task.node, { signal: task.signal }); // your work: stop when the signal aborts
+ * await task.transition('available', { targetState: null });
+ * ```
  */
 export class NodeTask implements AsyncDisposable {
   /** The node's id. */
@@ -67,7 +85,8 @@ export class NodeTask implements AsyncDisposable {
    * Moves the node to `to`, fenced with this task's lease: applies only if the node is still in the state this
    * task last saw (or one of `options.from`) and no newer holder wrote it. Resolves to the node as written.
    * Rejects with `signal.reason` when the lease is lost or the conductor stopped, `StaleFenceError` when a newer
-   * holder wrote the node, `InvalidStateError` when its state moved on; nothing is written then.
+   * holder wrote the node, `InvalidStateError` when its state moved on, `InvalidOptionError` after `release()`;
+   * nothing is written then.
    */
   async transition(to: ProvisionStateValue, options?: TaskTransitionOptions): Promise<Node> {
     checkState('transition target', to);
@@ -94,7 +113,12 @@ export class NodeTask implements AsyncDisposable {
     return this.#node;
   }
 
-  /** Releases the node's lease. Idempotent. */
+  /**
+   * Releases the node's lease; the task writes nothing after. A node left in one of the `HELD_STATES` is first
+   * moved to its failed state (the conductor's `nodeFailed` event), so it is never stuck with no holder.
+   * Idempotent. Never rejects: a release Redis did not confirm goes to the conductor's `error` event and the lease
+   * expires by its TTL.
+   */
   release(): Promise<void> {
     this.#released ??= this.#host.finish(this);
     return this.#released;

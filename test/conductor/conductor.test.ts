@@ -15,10 +15,12 @@ import {
   NodeNotFoundError,
   RedisBackend,
   RedisConductorRegistry,
+  RedisEventLog,
   StaleFenceError,
   UnknownOptionError,
   UnknownStateError,
   nodeResource,
+  type NodeFailedEvent,
   type NodeRecoveredEvent,
   type NodeTask,
 } from 'leasehold';
@@ -137,6 +139,76 @@ describe('Conductor', () => {
     expect((await w.managers[0]!.inspect(nodeResource('n1'))).holder).toBeNull();
   });
 
+  it('fails a node its work left mid-operation (a throw, or a release in a held state) before releasing it', async () => {
+    const w = world();
+    for (const id of ['thrown', 'waiting', 'released', 'stable']) await w.nodes.create({ id, provisionState: 'available' });
+    const a = w.conductor('a');
+    await a.start();
+    const failed: NodeFailedEvent[] = [];
+    a.on('nodeFailed', (event) => failed.push(event));
+
+    // The work throws while the node is "deploying": Ironic's "stuck in deploying" without any crash. It is failed,
+    // fenced with the task's lease, with the error in last_error, and the error still reaches the caller.
+    let fence = 0;
+    await expect(a.withNode('thrown', { purpose: 'deploy' }, async (task) => {
+      fence = task.fence;
+      await task.transition('deploying', { targetState: 'active' });
+      throw new Error('BMC timed out');
+    })).rejects.toThrow('BMC timed out');
+    const thrown = await w.nodes.get('thrown');
+    expect(thrown).toMatchObject({ provisionState: 'deploy failed', targetState: null, fence });
+    expect(thrown.lastError).toContain('Error: BMC timed out');
+    expect(thrown.lastError).toContain('conductor "a"');
+    expect((await w.managers[0]!.inspect(nodeResource('thrown'))).holder).toBeNull();
+
+    // A throw in a wait state fails it too (the operation failed); a plain release there leaves it waiting, unheld.
+    await expect(a.withNode('waiting', { purpose: 'clean' }, async (task) => {
+      await task.transition('cleaning');
+      await task.transition('clean wait');
+      throw new Error('agent unreachable');
+    })).rejects.toThrow('agent unreachable');
+    expect(await w.nodes.get('waiting')).toMatchObject({ provisionState: 'clean failed' });
+    await a.withNode('stable', { purpose: 'clean' }, async (task) => {
+      await task.transition('cleaning');
+      await task.transition('clean wait');
+    });
+    expect(await w.nodes.get('stable')).toMatchObject({ provisionState: 'clean wait' });
+
+    // reserve() + release() in a state that needs its holder: failed, with no error to report.
+    const task = await a.reserve('released', { purpose: 'inspect' });
+    await task.transition('inspecting');
+    await task.release();
+    expect(await w.nodes.get('released')).toMatchObject({ provisionState: 'inspect failed' });
+    expect((await w.nodes.get('released')).lastError).toContain('released before the operation finished');
+
+    expect(failed.map(({ nodeId, from, to }) => [nodeId, from, to])).toEqual([
+      ['thrown', 'deploying', 'deploy failed'],
+      ['waiting', 'clean wait', 'clean failed'],
+      ['released', 'inspecting', 'inspect failed'],
+    ]);
+    expect(failed[0]!.error).toBeInstanceOf(Error);
+    expect(failed[2]!.error).toBeNull();
+  });
+
+  it('writes nothing for a task whose lease was lost: the newer holder owns the node', async () => {
+    const w = world(400);
+    await w.nodes.create({ id: 'n1', provisionState: 'available' });
+    const [a, b] = [w.conductor('a'), w.conductor('b')];
+    await Promise.all([a.start(), b.start()]);
+    const failed: NodeFailedEvent[] = [];
+    a.on('nodeFailed', (event) => failed.push(event));
+    const work = a.withNode('n1', { purpose: 'deploy' }, async (task) => {
+      await task.transition('deploying');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1_000); // paused past the lease
+      throw new Error('late');
+    }).catch((error: unknown) => error);
+    expect(await work).toBeInstanceOf(Error);
+    const newer = await b.reserve('n1', { purpose: 'deploy' });
+    expect(newer.node.provisionState).toBe('deploy failed'); // b's take-over of a's orphan, not a's own write
+    expect(failed).toEqual([]);
+    await newer.release();
+  });
+
   it('rejects a node held by another conductor with NodeLockedError after its bounded retries', async () => {
     const w = world();
     await w.nodes.create({ id: 'n1', provisionState: 'available' });
@@ -237,7 +309,9 @@ describe('Conductor', () => {
     const a = w.conductor('a');
     const bad = (v: unknown): never => v as never;
     await expect(a.reserve('n1', { purpose: 'x' })).rejects.toBeInstanceOf(ConductorStoppedError); // not started
-    await a.start();
+    const starting = a.start();
+    await expect(a.reserve('n1', { purpose: 'x' })).rejects.toThrow(/still starting; await start\(\)/);
+    await starting;
     await expect(a.withNode('missing', { purpose: 'deploy' }, () => 1)).rejects.toBeInstanceOf(NodeNotFoundError);
     expect((await w.managers[0]!.inspect(nodeResource('missing'))).lastFence).toBe(0);
     await expect(a.withNode('', { purpose: 'deploy' }, () => 1)).rejects.toBeInstanceOf(InvalidNameError);
@@ -250,6 +324,8 @@ describe('Conductor', () => {
     });
     expect(await w.nodes.get('n1')).toMatchObject({ provisionState: 'available', fence: 0 });
     expect(() => new Conductor(bad(undefined))).toThrow(InvalidOptionError);
+    expect(() => new RedisConductorRegistry(bad({}))).toThrow(InvalidOptionError);
+    expect(() => new RedisEventLog(bad(null), 'recovery-events')).toThrow(InvalidOptionError);
     expect(() => w.conductor('')).toThrow(InvalidNameError);
     expect(() => w.conductor('x', bad({ locks: {} }))).toThrow(InvalidOptionError);
     expect(() => w.conductor('x', bad({ nodes: null }))).toThrow(InvalidOptionError);

@@ -194,7 +194,7 @@ describe('log lines', () => {
         Promise.resolve({ indexes: items.map((_, i) => i), renewed: null, error: new BackendError('connect to redis://admin:hunter2@redis.internal:6379 failed') }),
       ],
       release: (resource, token) => backend.release(resource, token),
-      abandon: (resource, token) => backend.abandon(resource, token),
+      abandon: (resource, token, previous) => backend.abandon(resource, token, previous),
       inspect: (resource) => backend.inspect(resource),
       orphans: (limit) => backend.orphans(limit),
       leases: (options) => backend.leases(options),
