@@ -1,17 +1,39 @@
-import { BackendError } from '../lock/errors.js';
+import { BackendError, InvalidOptionError } from '../lock/errors.js';
 import type { RedisClient } from '../lock/redis/script-set.js';
 import { checkInteger, checkName, checkOptions } from '../lock/validate.js';
 
-/** One entry of a Redis stream leasehold writes: the stream id, the entry's kind, and its JSON body. */
+/**
+ * One entry of a Redis stream leasehold writes: the stream id, the entry's kind, and its JSON body.
+ *
+ * @example
+ * ```ts
+ * // Follow the recovery events, as `leasehold watch` does (a client of its own: a blocked read holds it)
+ * const log = new RedisEventLog(redis.duplicate(), 'recovery-events', { prefix: 'ironic' });
+ * for (let after = '$'; ; ) {
+ *   const entries: LogEntry[] = await log.read(after, 5_000);
+ *   for (const entry of entries) console.log(entry.type, JSON.stringify(entry.body));
+ *   after = entries.at(-1)?.id ?? after;
+ * }
+ * ```
+ */
 export interface LogEntry<T = unknown> {
   /** The Redis stream id (`<ms>-<seq>`), usable as `after` to read on from it. */
   readonly id: string;
   /** What the entry is, e.g. `"recovered"` or `"forced-break"`. */
   readonly type: string;
+  /** The entry's body as appended (parsed from JSON; the raw text when it is not JSON). */
   readonly body: T;
 }
 
-/** Options of {@link RedisEventLog}. */
+/**
+ * Options of {@link RedisEventLog}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisEventLogOptions = { prefix: 'ironic', maxLength: 100_000 }; // keep about 100,000 audit records
+ * const recovery = new RecoveryManager({ locks, nodes, audit: new RedisEventLog(redis, 'audit', options) });
+ * ```
+ */
 export interface RedisEventLogOptions {
   /**
    * Key prefix; use the one your `RedisBackend` uses.
@@ -28,7 +50,15 @@ export interface RedisEventLogOptions {
 /**
  * An append-only log in a Redis stream (`<prefix>:<name>`): recovery managers publish their events to
  * `recovery-events` so `leasehold watch` can follow them from another process, and forced breaks append audit
- * records to `audit`. One key, so it works on standalone, Sentinel and Cluster clients.
+ * records to `audit`. One key, so it works on standalone, Sentinel and Cluster clients. Redis failures reject with
+ * `BackendError`.
+ *
+ * @example
+ * ```ts
+ * const audit = new RedisEventLog(redis, 'audit', { prefix: 'ironic' }); // the stream ironic:audit
+ * const recovery = new RecoveryManager({ locks, nodes, audit });
+ * for (const entry of await audit.tail(10)) console.log(entry.id, entry.type, entry.body);
+ * ```
  */
 export class RedisEventLog {
   /** The stream's key. */
@@ -36,9 +66,16 @@ export class RedisEventLog {
   readonly #redis: RedisClient;
   readonly #maxLength: number;
 
+  /**
+   * @param redis - an ioredis `Redis` or `Cluster` client; never closed by the log.
+   * @param name - the stream's name after the prefix: `recovery-events` and `audit` are the ones leasehold reads.
+   * @param options - see {@link RedisEventLogOptions}.
+   * @throws `InvalidOptionError` when `redis` is not an ioredis client, `InvalidNameError` for a bad prefix or name,
+   *   `InvalidOptionError` for a bad `maxLength`, `UnknownOptionError` for an unknown option.
+   */
   constructor(redis: RedisClient, name: string, options?: RedisEventLogOptions) {
     if (typeof redis !== 'object' || redis === null || typeof (redis as { xadd?: unknown }).xadd !== 'function') {
-      throw new BackendError('RedisEventLog needs an ioredis Redis or Cluster client as its first argument.');
+      throw new InvalidOptionError('RedisEventLog needs an ioredis Redis or Cluster client as its first argument.');
     }
     const given = checkOptions<RedisEventLogOptions>('RedisEventLog options', options, ['prefix', 'maxLength']);
     this.key = `${checkName('RedisEventLog prefix', given.prefix ?? 'leasehold')}:${checkName('RedisEventLog name', name)}`;

@@ -65,7 +65,12 @@ export class ExpiryListener {
     }
   }
 
-  /** Subscribes on masters that appeared and drops those that left (a no-op for a standalone client). */
+  /**
+   * Subscribes on masters that appeared and drops those that left (on a Cluster), and makes sure every master still
+   * publishes expiry events: a master restarted without persistence (or replaced by one with other settings) comes
+   * back with its own `notify-keyspace-events`, and the subscriber, which reconnects by itself, would hear nothing.
+   * One `CONFIG GET` per master; the recovery manager calls it before each sweep.
+   */
   async refresh(): Promise<void> {
     if (this.#stopped) return;
     const masters = this.#masters();
@@ -77,7 +82,7 @@ export class ExpiryListener {
       }
     }
     await Promise.all(
-      [...wanted].filter(([at]) => !this.#subscribers.has(at)).map(([at, master]) => this.#subscribe(at, master)),
+      [...wanted].map(([at, master]) => (this.#subscribers.has(at) ? this.#enableNotifications(at, master) : this.#subscribe(at, master))),
     );
   }
 
@@ -96,7 +101,9 @@ export class ExpiryListener {
   async #subscribe(at: string, master: Redis): Promise<void> {
     await this.#enableNotifications(at, master);
     const db = master.options.db ?? 0;
-    const subscriber = master.duplicate({ lazyConnect: false, enableReadyCheck: true });
+    // Its own offline queue, whatever the master client's: SUBSCRIBE is sent before the connection is up, and a
+    // client made with enableOfflineQueue: false would refuse it (and every retry) at once.
+    const subscriber = master.duplicate({ lazyConnect: false, enableReadyCheck: true, enableOfflineQueue: true });
     subscriber.on('error', (error: unknown) => this.#say(`subscriber:${at}`, `The expiry subscriber on ${at} failed; sweeps cover what it misses.`, error));
     subscriber.on('message', (_channel: string, key: string) => this.#hooks.onExpired(key));
     this.#subscribers.set(at, subscriber);

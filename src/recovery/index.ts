@@ -3,6 +3,7 @@ export { RedisEventLog, type LogEntry, type RedisEventLogOptions } from './event
 export type {
   FailedEvent,
   OrphanedEvent,
+  ReconciledEvent,
   RecoveredEvent,
   RecoveryCounters,
   RecoveryEvents,

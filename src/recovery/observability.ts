@@ -10,12 +10,21 @@ import type { HolderInfo } from '../lock/errors.js';
 import type { LockHealth } from '../lock/health.js';
 import { errorFields, LogLine, type Logger } from '../lock/logger.js';
 import { createInstruments, type Instruments } from '../lock/metrics.js';
-import type { FailedEvent, OrphanedEvent, RecoveredEvent, SkippedEvent } from './events.js';
+import type { FailedEvent, OrphanedEvent, ReconciledEvent, RecoveredEvent, SkippedEvent } from './events.js';
 
 /** Most orphans `recovery.health()` counts. */
 export const HEALTH_ORPHAN_LIMIT = 1_000;
 
-/** What `recovery.health()` reports: its lock manager's health and its own state. */
+/**
+ * What `recovery.health()` reports: its lock manager's health and its own state. Plain data, ready for
+ * `JSON.stringify`.
+ *
+ * @example
+ * ```ts
+ * const health = await recovery.health();
+ * if (health.listening.length === 0) console.warn('no expiry events: recovery relies on sweeps');
+ * ```
+ */
 export interface RecoveryHealth extends LockHealth {
   /** The owner name of its recovery leases, `recovery:<id>`. */
   readonly manager: string;
@@ -73,6 +82,16 @@ export class RecoveryTelemetry {
         latencyMs: event.latencyMs,
       },
       `node "${event.nodeId}" recovered: ${event.from} -> ${event.to}`,
+    );
+  };
+
+  /** The `reconciled` event: counted as a recovery with trigger `reconcile` (no expiry, so no latency). */
+  readonly reconciled = (event: ReconciledEvent): void => {
+    this.#metrics?.nodesRecovered.add(1, { from_state: event.from, to_state: event.to, trigger: 'reconcile' });
+    this.#log.write(
+      'warn',
+      { nodeId: event.nodeId, from: event.from, to: event.to, owner: event.lastHolder?.owner, previousFence: event.lastHolder?.fence, fence: event.fence, trigger: 'reconcile' },
+      `node "${event.nodeId}" was "${event.from}" with no live lease and no orphan record: failed to "${event.to}"`,
     );
   };
 

@@ -10,7 +10,21 @@ import { resolveFailurePolicy, type FailurePolicy, type ResolvedFailurePolicy } 
 import type { NodeStore } from '../nodes/store.js';
 import { RedisEventLog } from './event-log.js';
 
-/** Options of a {@link RecoveryManager}. Everything it uses is handed in; it closes none of it. */
+/**
+ * Options of a {@link RecoveryManager}. Everything it uses is handed in; it closes none of it. Checked by the
+ * constructor: a bad value throws `InvalidOptionError` (or another `InvalidArgumentError`) naming it.
+ *
+ * @example
+ * ```ts
+ * const recovery = new RecoveryManager({
+ *   locks,
+ *   nodes,
+ *   subscriber: redis, // expiry events: recovery about one TTL after a holder dies
+ *   sweepIntervalMs: 2_000, // without events: within TTL + 2 s
+ *   audit: new RedisEventLog(redis, 'audit', { prefix: 'ironic' }), // needed for forced recovery
+ * });
+ * ```
+ */
 export interface RecoveryManagerOptions {
   /** The lock manager whose leases it watches (its backend's key space is the one recovered). */
   readonly locks: LockManager;
@@ -22,15 +36,23 @@ export interface RecoveryManagerOptions {
    */
   readonly subscriber?: RedisClient | readonly RedisClient[];
   /**
-   * How often to sweep for orphans whose expiry events were missed, ms: the bound on recovery latency when events
-   * are lost is TTL + this.
+   * How often to sweep for orphans whose expiry events were missed, ms (at least 10): the bound on recovery latency
+   * when events are lost is TTL + this.
    * @defaultValue `5_000`
    */
   readonly sweepIntervalMs?: number;
+  /**
+   * How often to reconcile, ms (at least 10), or `null` for never: list the nodes in `HELD_STATES` and fail those
+   * with no live lease and no orphan record — nodes a Redis that lost its data forgot (sweeps and events cannot
+   * see them), or that a holder let go of mid-operation. One store query, one read of the live leases (a call per
+   * shard page), and one lease read per listed node that has no live lease.
+   * @defaultValue `60_000`
+   */
+  readonly reconcileIntervalMs?: number | null;
   /** Where each transient state goes. @defaultValue `DEFAULT_FAILURE_POLICY` */
   readonly policy?: FailurePolicy;
   /**
-   * How many orphans it recovers at once.
+   * How many orphans it recovers at once, 1 to 10,000.
    * @defaultValue `32`
    */
   readonly concurrency?: number;
@@ -53,27 +75,72 @@ export interface RecoveryManagerOptions {
    * @defaultValue the lock manager's `logger` (none when it has none)
    */
   readonly logger?: Logger;
+  /**
+   * Start even when a Redis server that stores leases may evict keys (`maxmemory` set, `maxmemory-policy` other than
+   * `noeviction`): `start()` then emits `degraded` (a process warning when nobody listens and there is no logger)
+   * instead of rejecting with `EvictionPolicyError`. An evicted lock has no `expired` event: only sweeps find it.
+   * @defaultValue `false`
+   */
+  readonly allowEviction?: boolean;
 }
 
-/** Defaults of {@link RecoveryManagerOptions}. */
-export const RECOVERY_DEFAULTS = Object.freeze({ sweepIntervalMs: 5_000, concurrency: 32 } as const);
+/**
+ * Defaults of {@link RecoveryManagerOptions}.
+ *
+ * @example
+ * ```ts
+ * // How late a dead holder's node is recovered at worst when expiry events are lost: one TTL, then a sweep
+ * const worstCaseMs = locks.options.ttlMs + RECOVERY_DEFAULTS.sweepIntervalMs;
+ * ```
+ */
+export const RECOVERY_DEFAULTS = Object.freeze({
+  /** A sweep every 5 s. */
+  sweepIntervalMs: 5_000,
+  /** A reconcile pass every minute. */
+  reconcileIntervalMs: 60_000,
+  /** Up to 32 recoveries at once. */
+  concurrency: 32,
+} as const);
 
-/** Options after validation and defaults. */
+/**
+ * {@link RecoveryManagerOptions} after validation and defaults: `recovery.options`, frozen.
+ *
+ * @example
+ * ```ts
+ * const { id, subscriber, sweepIntervalMs }: ResolvedRecoveryOptions = recovery.options;
+ * console.log(`recovery:${id} ${subscriber ? 'hears expiry events and ' : ''}sweeps every ${sweepIntervalMs} ms`);
+ * ```
+ */
 export interface ResolvedRecoveryOptions {
+  /** The lock manager whose leases it watches. */
   readonly locks: LockManager;
+  /** The node table it writes failed states to. */
   readonly nodes: NodeStore;
+  /** The clients its subscriber connections are made from; `null`: sweeps only. */
   readonly subscriber: readonly RedisClient[] | null;
+  /** How often it sweeps, ms. */
   readonly sweepIntervalMs: number;
+  /** How often it reconciles, ms; `null`: never. */
+  readonly reconcileIntervalMs: number | null;
+  /** The failure policy, resolved: the failed state for a node's state, or `null` to leave it. */
   readonly policy: ResolvedFailurePolicy;
+  /** How many orphans it recovers at once. */
   readonly concurrency: number;
+  /** Its id (random unless given); it acquires orphans as `recovery:<id>`. */
   readonly id: string;
+  /** Where it publishes its events; `null`: nowhere. */
   readonly eventLog: RedisEventLog | null;
+  /** Where forced breaks are audited; `null`: forced recovery is refused. */
   readonly audit: RedisEventLog | null;
+  /** The meter metrics are recorded to (the lock manager's unless given); `null`: none. */
   readonly meter: Meter | null;
+  /** The logger lines are written to (the lock manager's unless given); `null`: none. */
   readonly logger: Logger | null;
+  /** Whether `start()` only warns about a Redis that may evict keys. */
+  readonly allowEviction: boolean;
 }
 
-const KEYS = ['locks', 'nodes', 'subscriber', 'sweepIntervalMs', 'policy', 'concurrency', 'id', 'eventLog', 'audit', 'meter', 'logger'] as const;
+const KEYS = ['locks', 'nodes', 'subscriber', 'sweepIntervalMs', 'reconcileIntervalMs', 'policy', 'concurrency', 'id', 'eventLog', 'audit', 'meter', 'logger', 'allowEviction'] as const;
 
 /** Validates a recovery manager's options and fills in defaults. */
 export function resolveRecoveryOptions(options: unknown): ResolvedRecoveryOptions {
@@ -94,11 +161,16 @@ export function resolveRecoveryOptions(options: unknown): ResolvedRecoveryOption
       throw new InvalidOptionError(`RecoveryManager option ${key} must be a RedisEventLog; got ${show(given[key])}.`);
     }
   }
+  if (given.allowEviction !== undefined && typeof given.allowEviction !== 'boolean') {
+    throw new InvalidOptionError(`RecoveryManager option allowEviction must be true or false; got ${show(given.allowEviction)}.`);
+  }
   return Object.freeze({
     locks: given.locks,
     nodes: nodes as NodeStore,
     subscriber: subscriber && Object.freeze(subscriber),
     sweepIntervalMs: checkDuration('sweepIntervalMs', given.sweepIntervalMs ?? RECOVERY_DEFAULTS.sweepIntervalMs, 10),
+    reconcileIntervalMs:
+      given.reconcileIntervalMs === null ? null : checkDuration('reconcileIntervalMs', given.reconcileIntervalMs ?? RECOVERY_DEFAULTS.reconcileIntervalMs, 10),
     policy: resolveFailurePolicy(given.policy),
     concurrency: checkInteger('concurrency', given.concurrency ?? RECOVERY_DEFAULTS.concurrency, 1, 10_000),
     id: checkName('RecoveryManager id', given.id ?? randomBytes(4).toString('hex')),
@@ -106,5 +178,6 @@ export function resolveRecoveryOptions(options: unknown): ResolvedRecoveryOption
     audit: given.audit ?? null,
     meter: given.meter === undefined ? given.locks.options.meter : checkMeter('RecoveryManager', given.meter),
     logger: given.logger === undefined ? given.locks.options.logger : checkLogger('RecoveryManager', given.logger),
+    allowEviction: given.allowEviction === true,
   });
 }

@@ -5,26 +5,70 @@ import { resolveHealthOptions, settleWithin, type HealthOptions } from '../lock/
 import type { Lease } from '../lock/lease.js';
 import { QuorumBackend } from '../lock/quorum/quorum-backend.js';
 import type { KeySpace } from '../lock/redis/keys.js';
+import { enforceEvictionPolicy } from '../lock/redis/eviction-policy.js';
 import { RedisBackend } from '../lock/redis/redis-backend.js';
 import { Repeater } from '../lock/timers.js';
 import { checkName, checkOptions, show } from '../lock/validate.js';
 import { NodeNotFoundError } from '../nodes/errors.js';
 import { failStuckNode } from '../nodes/fail-stuck-node.js';
 import { nodeIdOf, nodeResource } from '../nodes/resources.js';
+import { isHeldState } from '../nodes/states.js';
 import { checkNodeId } from '../nodes/validate.js';
 import { LiveLeaseError, NotOrphanedError, ReasonRequiredError } from './errors.js';
 import type { RecoveredEvent, RecoveryCounters, RecoveryEvents, RecoveryTrigger, SkipReason } from './events.js';
 import { ExpiryListener } from './expiry-listener.js';
+import { findUnheldNodes } from './reconcile.js';
 import { HEALTH_ORPHAN_LIMIT, RecoveryTelemetry, type RecoveryHealth } from './observability.js';
 import { resolveRecoveryOptions, type RecoveryManagerOptions, type ResolvedRecoveryOptions } from './options.js';
 
-/** What one recovery attempt came to. */
+/**
+ * What one recovery attempt came to.
+ *
+ * @example
+ * ```ts
+ * function summary(result: RecoveryOutcome): string {
+ *   if (result.outcome === 'recovered') return `${result.nodeId}: ${result.from} -> ${result.to} (fence ${result.fence})`;
+ *   if (result.outcome === 'skipped') return `${result.nodeId}: skipped (${result.reason})`;
+ *   return `${result.nodeId}: failed, ${String(result.error)}`;
+ * }
+ * console.log(summary(await recovery.recoverNode('node-1', { actor: 'alice' })));
+ * ```
+ */
 export type RecoveryOutcome =
-  | ({ readonly outcome: 'recovered' } & RecoveredEvent)
-  | { readonly outcome: 'skipped'; readonly nodeId: string; readonly reason: SkipReason }
-  | { readonly outcome: 'failed'; readonly nodeId: string; readonly error: unknown };
+  /** The node was moved to its failed state: the `recovered` event's fields. */
+  | ({
+      /** Recovered. */
+      readonly outcome: 'recovered';
+    } & RecoveredEvent)
+  /** Nothing was written by this manager: see `reason`. */
+  | {
+      /** Skipped. */
+      readonly outcome: 'skipped';
+      /** The node. */
+      readonly nodeId: string;
+      /** Why it was not recovered here. */
+      readonly reason: SkipReason;
+    }
+  /** The attempt failed; the node is left to be found again. */
+  | {
+      /** Failed. */
+      readonly outcome: 'failed';
+      /** The node. */
+      readonly nodeId: string;
+      /** Why: usually a `BackendError`. */
+      readonly error: unknown;
+    };
 
-/** Options of {@link RecoveryManager.recoverNode}. */
+/**
+ * Options of {@link RecoveryManager.recoverNode}.
+ *
+ * @example
+ * ```ts
+ * // conductor-a hangs but still heartbeats: break its lease (audited), then recover the node
+ * const options: RecoverNodeOptions = { actor: 'alice', reason: 'conductor-a hung, confirmed by its host', force: true };
+ * await recovery.recoverNode('node-1', options);
+ * ```
+ */
 export interface RecoverNodeOptions {
   /** Who asks (an operator's name); recorded in `last_error` and in the audit record. */
   readonly actor: string;
@@ -34,7 +78,17 @@ export interface RecoverNodeOptions {
   readonly force?: boolean;
 }
 
-/** What {@link RecoveryManager.recoverNode} did. */
+/**
+ * What {@link RecoveryManager.recoverNode} did.
+ *
+ * @example
+ * ```ts
+ * const result: RecoverNodeResult = await recovery.recoverNode('node-1', { actor: 'alice' });
+ * if (result.outcome === 'recovered') console.log(`node-1: ${result.from} -> ${result.to}`);
+ * else console.log(`node-1 not recovered: ${result.outcome === 'skipped' ? result.reason : String(result.error)}`);
+ * if (result.broke) console.warn(`the live lease of ${result.broke.owner} was broken`);
+ * ```
+ */
 export type RecoverNodeResult = RecoveryOutcome & {
   /** The live lease that was broken with `force`, or `null`. */
   readonly broke: HolderInfo | null;
@@ -42,6 +96,9 @@ export type RecoverNodeResult = RecoveryOutcome & {
 
 /** Most orphans one sweep reads; a full sweep is followed by another at once. */
 const SWEEP_LIMIT = 1_000;
+
+/** What queued a recovery: an orphan's trigger, or a reconcile pass (a node unheld with no orphan record). */
+type QueuedBy = RecoveryTrigger | 'reconcile';
 
 /**
  * Recovers the nodes of dead conductors: hears lease expiry (keyspace `expired` events from every master, and a
@@ -53,7 +110,7 @@ const SWEEP_LIMIT = 1_000;
  * @example
  * ```ts
  * const recovery = new RecoveryManager({ locks, nodes, subscriber: redis });
- * recovery.on('recovered', (e) => log.info(`${e.nodeId}: ${e.from} -> ${e.to}, ${e.latencyMs} ms after expiry`));
+ * recovery.on('recovered', (e) => console.log(`${e.nodeId}: ${e.from} -> ${e.to}, ${e.latencyMs} ms after expiry`));
  * await recovery.start();
  * ```
  */
@@ -63,21 +120,30 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
   /** The owner name of its recovery leases: `recovery:<id>`. */
   readonly owner: string;
   readonly #sweeper: Repeater;
+  readonly #reconciler: Repeater | null;
+  /** The last holder on record of each node a reconcile pass queued, as the pass found it. */
+  readonly #unheld = new Map<string, HolderInfo | null>();
   readonly #listener: ExpiryListener | null;
   /** Where lock keys are parsed from expiry events: the backend's key space (quorum mode: its masters share one). */
   readonly #keys: KeySpace | null;
   /** Resources queued or in flight, so an event and a sweep never race each other here. */
   readonly #queued = new Set<string>();
-  readonly #pending: [string, RecoveryTrigger][] = [];
+  readonly #pending: [string, QueuedBy][] = [];
   #active = 0;
   #idle: (() => void)[] = [];
   #state: 'idle' | 'running' | 'stopped' = 'idle';
   #stopping: Promise<void> | null = null;
   #lastSweepAt: number | null = null;
-  readonly #counters = { orphaned: 0, recovered: 0, skipped: 0, failed: 0, events: 0, sweeps: 0 };
+  readonly #counters = { orphaned: 0, recovered: 0, skipped: 0, failed: 0, events: 0, sweeps: 0, reconciled: 0, reconciles: 0 };
   /** Metrics and logs, when a meter or a logger was given (or the lock manager has one). */
   readonly #telemetry: RecoveryTelemetry | null;
 
+  /**
+   * Checks the options; nothing is subscribed or swept before {@link RecoveryManager.start}.
+   * @param options - see {@link RecoveryManagerOptions}.
+   * @throws `InvalidOptionError` (or another `InvalidArgumentError`) naming a bad option, `UnknownOptionError` for
+   *   an unknown one.
+   */
   constructor(options: RecoveryManagerOptions) {
     super();
     this.options = resolveRecoveryOptions(options);
@@ -87,6 +153,8 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
     const backend = this.options.locks.options.backend;
     this.#keys = backend instanceof RedisBackend ? backend.keys : backend instanceof QuorumBackend ? backend.masters[0]!.keys : null;
     this.#sweeper = new Repeater(this.options.sweepIntervalMs, () => this.#sweep(), (error) => this.#report(error));
+    const { reconcileIntervalMs } = this.options;
+    this.#reconciler = reconcileIntervalMs === null ? null : new Repeater(reconcileIntervalMs, () => this.#reconcile(), (error) => this.#report(error));
     const { subscriber } = this.options;
     this.#listener =
       subscriber && this.#keys
@@ -115,7 +183,7 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
 
   /**
    * For a readiness endpoint: the lock manager's health (Redis reachable, heartbeat lag, leases held) with this
-   * manager's state, the orphans waiting (one bounded read) and the last sweep. Never rejects.
+   * manager's state, the orphans waiting (one bounded read) and the last sweep. Never rejects on a Redis failure; bad options reject with `InvalidArgumentError`.
    *
    * @example
    * ```ts
@@ -141,17 +209,33 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
 
   /**
    * Subscribes to expiry events (enabling them where CONFIG allows; a `degraded` event says when it can't), runs a
-   * first sweep, and sweeps every `sweepIntervalMs` from then on. Resolves once subscribed and swept.
+   * first sweep, and sweeps every `sweepIntervalMs` from then on. Resolves once subscribed and swept. Rejects with
+   * `EvictionPolicyError` (before subscribing) when a Redis server that stores leases may evict keys, unless the
+   * `allowEviction` option is set (a `degraded` event then; also when CONFIG cannot be read to check it).
    */
   async start(): Promise<void> {
     if (this.#state !== 'idle') return;
     this.#state = 'running';
+    try {
+      await enforceEvictionPolicy(this.options.locks.options.backend, {
+        who: `RecoveryManager "${this.owner}"`,
+        allowEviction: this.options.allowEviction,
+        warn: (message) => {
+          this.#emit('degraded', message);
+          if (this.listenerCount('degraded') === 0 && !this.options.logger) process.emitWarning(message, { code: 'LEASEHOLD_EVICTION_POLICY' });
+        },
+      });
+    } catch (error) {
+      if (this.#state === 'running') this.#state = 'idle';
+      throw error;
+    }
     if (this.options.subscriber && !this.#keys) {
       this.#emit('degraded', 'Expiry events need a RedisBackend or QuorumBackend; this lock backend is swept only.');
     }
     await this.#listener?.start().catch((error: unknown) => this.#report(error));
     await this.#sweep().catch((error: unknown) => this.#report(error));
     if (this.#state === 'running') this.#sweeper.start();
+    if (this.#state === 'running') this.#reconciler?.start(); // first pass one interval after start
   }
 
   /** Stops listening and sweeping, and waits for recoveries in flight. Safe twice. */
@@ -159,6 +243,7 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
     this.#stopping ??= (async () => {
       this.#state = 'stopped';
       this.#sweeper.stop();
+      this.#reconciler?.stop();
       this.#listener?.stop();
       this.#pending.length = 0;
       if (this.#active > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
@@ -238,6 +323,50 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
     return 0;
   }
 
+  /**
+   * A reconcile pass: queues every node in a state that needs a holder with no live lease and no orphan record.
+   * Each is then taken as any orphan is (so a node held meanwhile is left alone) and failed only if, under the
+   * recovery lease, it is still in such a state.
+   */
+  async #reconcile(): Promise<undefined> {
+    if (this.#state !== 'running') return undefined;
+    const found = await findUnheldNodes(this.options.locks, this.options.nodes);
+    for (const { nodeId, lastHolder } of found) {
+      const resource = nodeResource(nodeId);
+      if (this.#state !== 'running' || this.#queued.has(resource)) continue;
+      this.#unheld.set(resource, lastHolder);
+      this.#enqueue(resource, 'reconcile');
+    }
+    this.#counters.reconciles++;
+    return undefined;
+  }
+
+  /**
+   * Under a recovery lease that took over no orphan: fails the node if it is still in a state that needs a holder.
+   * Anything else (moved on, stable, gone) is left as is, quietly: a reconcile pass looks at every node mid-operation.
+   */
+  async #failUnheld(nodeId: string, lease: Lease, lastHolder: HolderInfo | null): Promise<RecoveryOutcome> {
+    let node;
+    try {
+      node = await this.options.nodes.get(nodeId);
+    } catch (error) {
+      if (error instanceof NodeNotFoundError) return { outcome: 'skipped', nodeId, reason: 'node-missing' };
+      throw error;
+    }
+    const from = node.provisionState;
+    const to = this.options.policy(from);
+    if (to === null || !isHeldState(from)) return { outcome: 'skipped', nodeId, reason: 'stable' };
+    const last = lastHolder ? `the last holder on record, "${lastHolder.owner}" (fence ${lastHolder.fence}), let go of it` : 'no holder is on record at all';
+    const lastError =
+      `found "${from}" with no live lease and no orphan record (${last}): Redis lost its lease data, or its holder ` +
+      `released it mid-operation; moved to "${to}" by ${this.owner} (reconcile).`;
+    await this.options.nodes.transition(nodeId, { from: [from], to, fence: lease.fence, targetState: null, lastError });
+    this.#counters.reconciled++;
+    this.#emit('reconciled', { nodeId, from, to, lastHolder, fence: lease.fence });
+    // The queue drops outcomes (only recoverNode's caller reads one, and it never reconciles): the event says it all.
+    return { outcome: 'skipped', nodeId, reason: 'not-orphaned' };
+  }
+
   /** Resolves when no recovery is queued or in flight (or at once when stopped). */
   #drained(): Promise<void> {
     if ((this.#active === 0 && this.#pending.length === 0) || this.#state !== 'running') return Promise.resolve();
@@ -245,7 +374,7 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
   }
 
   /** Queues a resource for recovery; `false` when it is already queued or in flight (or the manager stopped). */
-  #enqueue(resource: string, trigger: RecoveryTrigger): boolean {
+  #enqueue(resource: string, trigger: QueuedBy): boolean {
     if (this.#state !== 'running' || this.#queued.has(resource)) return false;
     this.#queued.add(resource);
     this.#pending.push([resource, trigger]);
@@ -260,6 +389,7 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
       void this.#recover(resource, trigger, this.owner).finally(() => {
         this.#active--;
         this.#queued.delete(resource);
+        this.#unheld.delete(resource);
         this.#pump();
         if (this.#active === 0 && this.#pending.length === 0) for (const resolve of this.#idle.splice(0)) resolve();
       });
@@ -267,14 +397,19 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
   }
 
   /** The recovery action for one resource. Never rejects: the outcome says what happened. */
-  async #recover(resource: string, trigger: RecoveryTrigger, actor: string): Promise<RecoveryOutcome> {
+  async #recover(resource: string, queuedBy: QueuedBy, actor: string): Promise<RecoveryOutcome> {
     const nodeId = nodeIdOf(resource) ?? resource;
+    // A node a reconcile pass queued that turns out to be an orphan after all is recovered as a sweep would.
+    const trigger: RecoveryTrigger = queuedBy === 'reconcile' ? 'sweep' : queuedBy;
     let lease: Lease | null = null;
     try {
-      lease = await this.options.locks.tryAcquire(resource, { owner: this.owner, purpose: `recovery (${trigger})` });
-      if (!lease) return this.#skip(nodeId, 'held', trigger);
+      lease = await this.options.locks.tryAcquire(resource, { owner: this.owner, purpose: `recovery (${queuedBy})` });
+      if (!lease) return queuedBy === 'reconcile' ? { outcome: 'skipped', nodeId, reason: 'held' } : this.#skip(nodeId, 'held', trigger);
       const previous = lease.previous;
-      if (!previous) return this.#skip(nodeId, 'not-orphaned', trigger);
+      if (!previous) {
+        if (queuedBy === 'reconcile') return await this.#failUnheld(nodeId, lease, this.#unheld.get(resource) ?? null);
+        return this.#skip(nodeId, 'not-orphaned', trigger);
+      }
       this.#counters.orphaned++;
       this.#emit('orphaned', { nodeId, previous, trigger });
       let outcome;

@@ -13,12 +13,34 @@ export type StoreChoice =
   | { readonly kind: 'redis' }
   | { readonly kind: 'postgres'; readonly url: string; readonly schema: string | null; readonly table: string | null };
 
+/** A Sentinel's address, from `--sentinel host:port[,host:port...]`. */
+export interface SentinelAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * Where the deployment's keys are (its topology), and so what the CLI connects to:
+ * - `standalone`: one Redis (`--redis URL`);
+ * - `cluster`: a Redis Cluster, found through its seed nodes (`--cluster`, `--redis URL[,URL...]`);
+ * - `sentinel`: the master the sentinels monitor under `master` (`--sentinel host:port[,...] --master NAME`);
+ *   `url` (`--redis`, else `$REDIS_URL`, else none) gives only the credentials, database and TLS of the master;
+ * - `quorum`: leases on a `QuorumBackend` over `masters` (`--quorum URL,URL,URL`); node store, conductor registry
+ *   and event streams on `url` (`--redis`, else `$REDIS_URL`, else the first master).
+ */
+export type Topology =
+  | { readonly kind: 'standalone'; readonly url: string }
+  | { readonly kind: 'cluster'; readonly seeds: readonly string[] }
+  | { readonly kind: 'sentinel'; readonly sentinels: readonly SentinelAddress[]; readonly master: string; readonly url: string | null }
+  | { readonly kind: 'quorum'; readonly masters: readonly string[]; readonly url: string };
+
 /** A parsed, checked command line. */
 export interface CliArgs {
   readonly command: Command;
   /** `recover`'s node ids. */
   readonly nodes: readonly string[];
-  readonly redis: string;
+  /** What to connect to. */
+  readonly topology: Topology;
   readonly prefix: string;
   readonly shards: number;
   readonly json: boolean;
@@ -39,6 +61,10 @@ export const CLI_DEFAULTS = Object.freeze({ redis: 'redis://127.0.0.1:6379', aud
 
 const OPTIONS = {
   redis: { type: 'string' },
+  cluster: { type: 'boolean' },
+  sentinel: { type: 'string' },
+  master: { type: 'string' },
+  quorum: { type: 'string' },
   prefix: { type: 'string' },
   shards: { type: 'string' },
   json: { type: 'boolean' },
@@ -111,7 +137,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   const base = defaults(command, rest, env);
   return {
     ...base,
-    redis: checkUrl(values.redis === undefined ? '$REDIS_URL' : '--redis', values.redis ?? base.redis, ['redis:', 'rediss:']),
+    topology: topologyOf(values, env),
     prefix: values.prefix ?? base.prefix,
     shards: values.shards === undefined ? base.shards : integer('--shards', values.shards, 1, 16_384),
     json: values.json === true,
@@ -129,7 +155,7 @@ function defaults(command: Command, nodes: readonly string[], env: NodeJS.Proces
   return {
     command,
     nodes,
-    redis: env.REDIS_URL || CLI_DEFAULTS.redis,
+    topology: { kind: 'standalone', url: env.REDIS_URL || CLI_DEFAULTS.redis },
     prefix: REDIS_BACKEND_DEFAULTS.prefix,
     shards: REDIS_BACKEND_DEFAULTS.shards,
     json: false,
@@ -154,6 +180,75 @@ function defaultActor(env: NodeJS.ProcessEnv): string {
     }
   }
   return `${user}@${hostname()}`;
+}
+
+/** The options {@link topologyOf} reads. */
+interface TopologyOptions {
+  readonly redis?: string | undefined;
+  readonly cluster?: boolean | undefined;
+  readonly sentinel?: string | undefined;
+  readonly master?: string | undefined;
+  readonly quorum?: string | undefined;
+}
+
+const REDIS_PROTOCOLS = ['redis:', 'rediss:'] as const;
+
+/** The topology the options name; throws `UsageError` for a bad combination or a bad URL, before connecting. */
+function topologyOf(values: TopologyOptions, env: NodeJS.ProcessEnv): Topology {
+  const modes = [values.cluster === true ? '--cluster' : null, values.sentinel === undefined ? null : '--sentinel', values.quorum === undefined ? null : '--quorum'];
+  const chosen = modes.filter((m): m is string => m !== null);
+  if (chosen.length > 1) {
+    throw new UsageError(`${chosen.join(' and ')} cannot be combined: give one topology (--cluster, --sentinel or --quorum; none of them: one standalone Redis).`);
+  }
+  if (values.master !== undefined && values.sentinel === undefined) throw new UsageError('--master goes with --sentinel host:port[,host:port...].');
+  if (values.sentinel !== undefined && (values.master === undefined || values.master.trim() === '')) {
+    throw new UsageError('--sentinel needs --master NAME: the name the sentinels monitor the master under.');
+  }
+  const given = values.redis ?? (env.REDIS_URL || undefined);
+  const option = values.redis === undefined ? '$REDIS_URL' : '--redis';
+  /** The one URL `--redis` (or `$REDIS_URL`) gives in quorum and Sentinel modes, checked; null when none is. */
+  const single = (role: string): string | null => {
+    if (given === undefined) return null;
+    if (splitUrls(given).length > 1) throw new UsageError(`${option} lists several URLs; ${role} it names one Redis.`);
+    return checkUrl(option, given, REDIS_PROTOCOLS);
+  };
+  if (values.quorum !== undefined) {
+    const masters = splitUrls(values.quorum).map((url) => checkUrl('--quorum', url, REDIS_PROTOCOLS));
+    return { kind: 'quorum', masters, url: single('with --quorum (the node store, registry and events)') ?? masters[0]! };
+  }
+  if (values.sentinel !== undefined) {
+    const sentinels = values.sentinel.split(',').map((text) => sentinelAddress(text.trim()));
+    return { kind: 'sentinel', sentinels, master: values.master!, url: single("with --sentinel (only the master's credentials)") };
+  }
+  const urls = splitUrls(given ?? CLI_DEFAULTS.redis).map((url) => checkUrl(option, url, REDIS_PROTOCOLS));
+  if (values.cluster === true) {
+    const [first] = urls.map((url) => new URL(url));
+    for (const url of urls.map((u) => new URL(u))) {
+      if (url.protocol !== first!.protocol || url.username !== first!.username || url.password !== first!.password) {
+        throw new UsageError(`The seed URLs of ${option} must share one scheme, user and password: a Cluster has one.`);
+      }
+      if (!/^\/?0?$/.test(url.pathname)) throw new UsageError(`A Redis Cluster has only database 0: drop ${JSON.stringify(url.pathname)} from ${option}.`);
+    }
+    return { kind: 'cluster', seeds: urls };
+  }
+  if (urls.length > 1) {
+    throw new UsageError(`${option} lists ${urls.length} URLs: seed nodes of a Redis Cluster need --cluster; independent masters (quorum mode), --quorum.`);
+  }
+  return { kind: 'standalone', url: urls[0]! };
+}
+
+/** A comma-separated list of Redis URLs: a comma only separates before `redis://` or `rediss://` (passwords may hold commas). */
+function splitUrls(text: string): string[] {
+  return text.split(/,(?=\s*rediss?:\/\/)/i).map((url) => url.trim());
+}
+
+function sentinelAddress(text: string): SentinelAddress {
+  const match = /^(\[[0-9a-f:.]+\]|[^\s:/@[\]]+):(\d{1,5})$/i.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65_535) {
+    throw new UsageError(`--sentinel takes host:port[,host:port...] (e.g. sentinel-1:26379,sentinel-2:26379); got ${JSON.stringify(redactUrl(text))}.`);
+  }
+  return { host: match[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 function integer(option: string, text: string, min: number, max: number): number {

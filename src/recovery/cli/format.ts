@@ -66,6 +66,10 @@ export function eventLine(entry: LogEntry): string {
       const latency = typeof b.latencyMs === 'number' ? `, ${duration(b.latencyMs)} after expiry` : '';
       return `${head} node ${text(b.nodeId)}: ${text(b.from)} -> ${text(b.to)} (fence ${text(b.fence)}; was ${previous ?? '?'})${trigger}${by}${latency}`;
     }
+    case 'reconciled': {
+      const last = bodyHolder(b.lastHolder);
+      return `${head} node ${text(b.nodeId)}: ${text(b.from)} -> ${text(b.to)} (fence ${text(b.fence)}; no live lease and no orphan record, last holder on record: ${last ?? 'none'})${by}`;
+    }
     case 'skipped':
       return `${head} node ${text(b.nodeId)}: ${text(b.reason)}${trigger}${by}`;
     case 'failed':

@@ -17,6 +17,18 @@ Options of every command:
   --json             machine-readable output: one JSON document (watch: one JSON object per line)
   -h, --help         this text
 
+Topology (at most one of --cluster, --sentinel, --quorum; none: --redis is one standalone Redis):
+  --cluster          a Redis Cluster: --redis names seed nodes, URL[,URL...]; their user and password are used on
+                     every node
+  --sentinel LIST    the master found through Sentinel, host:port[,host:port...]; needs --master. The sentinels are
+                     asked without a password; --redis (or $REDIS_URL), if given, only supplies the master's user,
+                     password, database and rediss: (its host and port are not used)
+  --master NAME      the name the sentinels monitor the master under (with --sentinel)
+  --quorum LIST      quorum mode (QuorumBackend): URL,URL,URL (3 or 5 independent masters) for the leases; the
+                     node store (--store redis), conductor registry and event streams are on --redis (or
+                     $REDIS_URL), else on the first master. Goes on with a majority of the masters up (a warning
+                     for each one down); with fewer, or that Redis down, exits ${EXIT.unreachable}
+
 status:
   --audit N          how many of the latest audit records (forced breaks) to show (default: 10; 0: none)
 
@@ -37,7 +49,7 @@ watch:
 Exit codes (recover with several nodes exits with the highest):
   ${EXIT.ok}  ok
   ${EXIT.unexpected}  unexpected error (including a recovery attempt that failed)
-  ${EXIT.usage}  bad usage: unknown command or option, bad value, --force without --reason, pg not installed
+  ${EXIT.usage}  bad usage: unknown command or option, bad value, conflicting options, --force without --reason, pg not installed
   ${EXIT.unreachable}  Redis (or PostgreSQL) unreachable, or it refused the credentials
   ${EXIT.unknownNode}  unknown node
   ${EXIT.notOrphaned}  node not orphaned: nobody holds it and its last lease was released; nothing to recover
@@ -48,4 +60,7 @@ Examples:
   leasehold recover node-1 node-2 --prefix ironic
   leasehold recover node-3 --force --reason "conductor-b hung on a BMC call, host rebooted" --prefix ironic
   leasehold watch --prefix ironic --json
+  leasehold status --cluster --redis redis://:secret@redis-1:6379,redis://:secret@redis-2:6379 --shards 64
+  leasehold status --sentinel sentinel-1:26379,sentinel-2:26379 --master mymaster --redis redis://:secret@mymaster
+  leasehold recover node-3 --quorum redis://lock-1:6379,redis://lock-2:6379,redis://lock-3:6379 --redis redis://db:6379
 `;

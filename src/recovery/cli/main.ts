@@ -22,12 +22,13 @@ const EXIT_GRACE_MS = 3_000;
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<ExitCode> {
   const secrets = new Secrets();
   // Secrets first: even a usage error must never print a password given on the command line.
+  const withUrls = ['--redis', '--pg', '--quorum', '--sentinel'];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '--redis' || arg === '--pg') secrets.addUrl(argv[i + 1] ?? '');
-    else if (arg.startsWith('--redis=') || arg.startsWith('--pg=')) secrets.addUrl(arg.slice(arg.indexOf('=') + 1));
+    if (withUrls.includes(arg)) secrets.addUrls(argv[i + 1] ?? '');
+    else if (withUrls.some((option) => arg.startsWith(`${option}=`))) secrets.addUrls(arg.slice(arg.indexOf('=') + 1));
   }
-  if (env.REDIS_URL) secrets.addUrl(env.REDIS_URL);
+  if (env.REDIS_URL) secrets.addUrls(env.REDIS_URL);
   const json = argv.includes('--json');
   let output = new Output(secrets, json);
   let args: CliArgs;

@@ -42,6 +42,11 @@ export class Secrets {
     }
   }
 
+  /** Remembers the passwords of a comma-separated list of URLs (`--redis` with `--cluster`, `--quorum`), and of the list. */
+  addUrls(text: string): void {
+    for (const url of new Set([text, ...text.split(/,(?=\s*rediss?:\/\/)/i).map((u) => u.trim())])) this.addUrl(url);
+  }
+
   /** `text` with every known secret replaced (whole URLs first, then bare passwords). */
   scrub(text: string): string {
     let out = text;

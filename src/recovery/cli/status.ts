@@ -14,8 +14,10 @@ const ORPHAN_LIMIT = 1_000;
 
 /** What `status` reads, as `--json` prints it. */
 export interface StatusReport {
-  /** The Redis URL, redacted. */
+  /** Where the CLI is connected (the Redis URL, or the Cluster, Sentinel master or quorum), redacted. */
   readonly redis: string;
+  /** `standalone`, `cluster`, `sentinel` or `quorum`. */
+  readonly topology: Session['topology'];
   readonly prefix: string;
   /** The Redis server's clock when read, epoch ms. */
   readonly at: number;
@@ -40,6 +42,7 @@ export async function runStatus(args: CliArgs, session: Session, output: Output)
   ]);
   const report: StatusReport = {
     redis: session.where,
+    topology: session.topology,
     prefix,
     at: Number(seconds) * 1_000 + Math.floor(Number(micros) / 1_000),
     conductors,

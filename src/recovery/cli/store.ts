@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lock/redis/script-set.js';
 import { RedisNodeStore } from '../../nodes/redis-store.js';
 import type { NodeStore } from '../../nodes/store.js';
 import type { StoreChoice } from './args.js';
@@ -20,7 +20,7 @@ const PG_CONNECT_TIMEOUT_MS = 5_000;
  * Opens the node store `recover` writes failed states to: a `RedisNodeStore` on the CLI's Redis and prefix, or a
  * `PostgresNodeStore`, loading `pg` and `leasehold/postgres` only then (`pg` is an optional peer dependency).
  */
-export async function openNodeStore(choice: StoreChoice, redis: Redis, prefix: string): Promise<OpenedStore> {
+export async function openNodeStore(choice: StoreChoice, redis: RedisClient, prefix: string): Promise<OpenedStore> {
   if (choice.kind === 'redis') {
     return { nodes: new RedisNodeStore(redis, { prefix }), where: `Redis node store "{${prefix}}"`, close: () => Promise.resolve() };
   }

@@ -1,0 +1,90 @@
+// Recovery bugs the fault suite found, each pinned with real servers: an orphan record erased by a quorum acquire
+// that got no majority, an expiry subscriber that never subscribed through a client without an offline queue, and
+// expiry events gone for good after the master restarted empty.
+import { afterEach, describe, expect, it } from 'vitest';
+import { LockManager, MemoryNodeStore, QuorumBackend, QuorumError, RecoveryManager, RedisBackend, nodeResource } from '../../src/index.js';
+import { createRedisClient } from '../harness/clients.js';
+import { RedisServer, startMasters } from '../harness/redis-server.js';
+import { sleep } from '../support/wait.js';
+
+/** Polls `condition` (sync or async) every 20 ms until it holds, or fails after `ms`. */
+async function waitFor(condition: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const until = performance.now() + ms;
+  while (!(await condition())) {
+    if (performance.now() > until) throw new Error(`condition not met within ${ms} ms`);
+    await sleep(20);
+  }
+}
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
+});
+
+describe('recovery regressions', () => {
+  it('a quorum acquire that gets no majority puts back the orphan it took over, naming the dead holder', async () => {
+    const servers = await startMasters(3);
+    cleanups.push(() => Promise.all(servers.map((s) => s.stop())));
+    const clients = servers.map((s) => createRedisClient(s, { enableOfflineQueue: false, retryStrategy: () => 100 }));
+    cleanups.push(() => clients.forEach((c) => c.disconnect()));
+    await Promise.all(clients.map((c) => new Promise((ready) => c.once('ready', ready))));
+    const backend = new QuorumBackend(clients, { prefix: 'giveback' });
+    const locks = new LockManager({ backend, ttlMs: 1_000 });
+    cleanups.push(() => locks.close());
+
+    const dead = await backend.acquire({ resource: 'node:n1', token: 'dead', owner: 'dead-conductor', purpose: 'clean', ttlMs: 300 });
+    if (!dead.acquired) throw new Error('not granted');
+    await sleep(500);
+    await servers[0]!.kill();
+    await servers[1]!.kill();
+    // The one master left grants by taking over the orphan; with no majority the grant is given back.
+    await expect(locks.tryAcquire('node:n1', { owner: 'someone' })).rejects.toBeInstanceOf(QuorumError);
+    expect((await servers[2]!.client().hgetall(backend.masters[2]!.keys.metaKey(backend.masters[2]!.keys.shardOf('node:n1'))))['node:n1']).toMatch(/^\d+\t-?\d+\t14\tdead-conductorclean$/);
+    await Promise.all([servers[0]!.restart(), servers[1]!.restart()]);
+    await waitFor(async () => (await locks.orphans().catch(() => [])).length === 1, 10_000); // once the clients reconnect
+    const next = await locks.acquire('node:n1', { owner: 'recovery:x' });
+    expect(next.previous).toMatchObject({ owner: 'dead-conductor', fence: dead.fence, purpose: 'clean' });
+    expect(next.fence).toBeGreaterThan(dead.fence);
+    await next.release();
+  });
+
+  it('hears expiry events through a client without an offline queue, and again after the master restarted empty', async () => {
+    const server = await RedisServer.start();
+    cleanups.push(() => server.stop());
+    const client = createRedisClient(server, { enableOfflineQueue: false, retryStrategy: () => 100 });
+    cleanups.push(() => client.disconnect());
+    await new Promise((ready) => client.once('ready', ready));
+    const nodes = new MemoryNodeStore();
+    const recoveryLocks = new LockManager({ backend: new RedisBackend(client, { prefix: 'ev' }), ttlMs: 1_000 });
+    cleanups.push(() => recoveryLocks.close());
+    const recovery = new RecoveryManager({ locks: recoveryLocks, nodes, subscriber: client, sweepIntervalMs: 500, reconcileIntervalMs: null });
+    cleanups.push(() => recovery.stop());
+    recovery.on('error', () => undefined);
+    await recovery.start();
+    expect(recovery.listening).toHaveLength(1);
+
+    /** A holder that dies holding a deploying node: its connection is cut, so its lease expires unrenewed in Redis. */
+    const orphan = async (id: string): Promise<void> => {
+      const cut = createRedisClient(server, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const holder = new LockManager({ backend: new RedisBackend(cut, { prefix: 'ev' }), ttlMs: 300 });
+      holder.on('error', () => undefined);
+      await nodes.create({ id, provisionState: 'available' });
+      const lease = await holder.acquire(nodeResource(id), { owner: 'doomed', purpose: 'deploy' });
+      await nodes.transition(id, { from: ['available'], to: 'deploying', fence: lease.fence });
+      cut.disconnect();
+    };
+    const heard = (): number => recovery.counters().events;
+    await orphan('n1');
+    await waitFor(() => heard() === 1, 5_000); // the key's `expired` event, through the subscriber
+    await waitFor(async () => (await nodes.get('n1')).provisionState === 'deploy failed', 5_000);
+
+    await server.restart(); // no persistence: notify-keyspace-events is back to the server's default
+    const flags = async (): Promise<string> => String(((await server.call('CONFIG', 'GET', 'notify-keyspace-events')) as string[])[1]);
+    expect(await flags()).toBe('');
+    await waitFor(async () => /E/.test(await flags()) && /x/.test(await flags()), 10_000); // set again by a sweep
+    await waitFor(async () => Number(((await server.call('PUBSUB', 'NUMSUB', '__keyevent@0__:expired')) as unknown[])[1]) === 1, 10_000);
+    await orphan('n2');
+    await waitFor(() => heard() === 2, 5_000);
+    await waitFor(async () => (await nodes.get('n2')).provisionState === 'deploy failed', 5_000);
+  });
+});
