@@ -34,7 +34,8 @@ describe('history checker', () => {
     expect(r.overlaps).toBe(1);
     expect(r.fencesNotGrowing).toBe(1);
     expect(r.staleWritesAccepted).toBe(1);
-    expect(r.details.length).toBe(3);
+    expect(r.leasesUnaccounted).toBe(2); // neither a nor b said released or lost
+    expect(r.details.length).toBe(5);
   });
 
   it('ends a belief at the holder\'s validity deadline, so a paused holder is no overlap', () => {
@@ -73,5 +74,69 @@ describe('history checker', () => {
     ];
     const r = check(h, { endOfRun: clock + 1, expectRecovery: true });
     expect(r).toMatchObject({ orphansRecoveredOnce: 1, orphansRecoveredTwice: 1, orphansNeverRecovered: 1 });
+  });
+
+  it('counts stale writes refused by the fence, and leases neither released nor reported lost', () => {
+    clock = 0;
+    const h = [
+      at('a', 1, { kind: 'acquire-ok', resource: 'r', fence: 1, previousFence: null }),
+      at('a', 1, { kind: 'lost', resource: 'r', fence: 1, reason: 'deadline' }),
+      at('b', 2, { kind: 'acquire-ok', resource: 'r', fence: 2, previousFence: 1 }),
+      at('b', 2, { kind: 'write-ok', resource: 'r', fence: 2, sentAt: clock }),
+      at('a', 1, { kind: 'write-rejected', resource: 'r', fence: 1, error: 'STALE_FENCE', sentAt: clock }),
+      at('c', 3, { kind: 'acquire-ok', resource: 's', fence: 1, previousFence: null }),
+    ];
+    const r = check(h, { endOfRun: clock + 1, expectRecovery: false });
+    expect(r).toMatchObject({ staleWritesRejected: 1, staleWritesAccepted: 0, leasesLost: 1, leasesUnaccounted: 2 });
+    expect(r.details).toEqual([
+      'lease of b on r (fence 2) was neither released nor reported lost',
+      'lease of c on s (fence 1) was neither released nor reported lost',
+    ]);
+  });
+
+  it('treats lost leases as orphans with lostAreOrphans, and credits a recovery naming an unknown fence to the latest', () => {
+    clock = 0;
+    const h = [
+      at('a', 1, { kind: 'acquire-ok', resource: 'x', fence: 1, previousFence: null }),
+      at('a', 1, { kind: 'lost', resource: 'x', fence: 1, reason: 'deadline' }),
+      at('a', 1, { kind: 'acquire-ok', resource: 'y', fence: 1, previousFence: null }),
+      at('a', 1, { kind: 'lost', resource: 'y', fence: 1, reason: 'deadline' }),
+      // x: its orphan was taken over by a grant given back unused (fence 5, never an acquire-ok), then recovered.
+      at('m', 3, { kind: 'recovered', resource: 'x', fence: 6, previousFence: 5, to: 'clean failed', trigger: 'sweep' }),
+    ];
+    expect(check(h, { endOfRun: clock + 1, expectRecovery: true })).toMatchObject({ orphansRecoveredOnce: 0, orphansNeverRecovered: 0 });
+    const r = check(h, { endOfRun: clock + 1, expectRecovery: true, lostAreOrphans: true });
+    expect(r).toMatchObject({ orphansRecoveredOnce: 1, orphansNeverRecovered: 1, recoveredBy: { sweep: 1, event: 0, acquire: 0, other: 0 } });
+    expect(r.details).toEqual(['orphan of a (lease lost) on y (fence 1) was never recovered']);
+  });
+
+  it('measures recovery time after a kill, lateness of losses, and progress after each fault', () => {
+    const h = [
+      at('a', 1, { kind: 'acquire-ok', resource: 'x', fence: 1, previousFence: null }, 0),
+      at('b', 2, { kind: 'acquire-ok', resource: 'y', fence: 1, previousFence: null }, 5),
+      at('b', 2, { kind: 'valid', resource: 'y', fence: 1, until: 500 }, 6),
+      at('runner', 0, { kind: 'fault', name: 'one' }, 10),
+      at('runner', 0, { kind: 'killed', victim: 1 }, 100),
+      at('b', 2, { kind: 'lost', resource: 'y', fence: 1, reason: 'deadline' }, 530),
+      at('c', 4, { kind: 'acquire-ok', resource: 'z', fence: 1, previousFence: null }, 600),
+      at('c', 4, { kind: 'released', resource: 'z', fence: 1 }, 610),
+      at('runner', 0, { kind: 'fault', name: 'two' }, 700),
+      at('m', 3, { kind: 'recovered', resource: 'x', fence: 2, previousFence: 1, to: 'clean failed', trigger: 'event' }, 1_350),
+      at('m', 3, { kind: 'recovered', resource: 'y', fence: 2, previousFence: 1, to: 'clean failed', trigger: 'acquire' }, 1_400),
+    ];
+    const r = check(h, { endOfRun: 2_000, expectRecovery: true, lostAreOrphans: true });
+    expect(r).toMatchObject({ killed: 1, orphansRecoveredOnce: 2, recoveryMaxMs: 1_250, lossLateMaxMs: 30, acquisitionsAfterFault: [1, 0], faults: 2 });
+    expect(r.recoveredBy).toEqual({ event: 1, sweep: 0, acquire: 1, other: 0 });
+  });
+
+  it('reports waits of a contention storm: who never got it, and the most grants to others during one wait', () => {
+    const h: Entry[] = [];
+    // Three waiters from t = 0: a gets it three times, b once (after waiting through a's three grants), c never.
+    for (const [t, waited] of [[10, 10], [20, 5], [30, 5]] as const) h.push(at('a', 1, { kind: 'acquire-ok', resource: 'r', fence: t, previousFence: null, waitedMs: waited }, t));
+    h.push(at('b', 2, { kind: 'acquire-ok', resource: 'r', fence: 40, previousFence: null, waitedMs: 40 }, 40));
+    h.push(at('c', 3, { kind: 'acquire-fail', resource: 'r', waitedMs: 50 }, 50));
+    const f = check(h, { endOfRun: 60, expectRecovery: false }).fairness;
+    expect(f).toMatchObject({ workers: 3, workersNeverAcquired: 1, minPerWorker: 0, maxPerWorker: 3, maxWaitMs: 40, maxUnfinishedWaitMs: 50, maxBypassed: 4 });
+    expect(check(h.filter((e) => e.who === 'c'), { endOfRun: 60, expectRecovery: false }).fairness).toBeNull();
   });
 });

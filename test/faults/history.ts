@@ -5,17 +5,24 @@ import { appendFileSync, readFileSync } from 'node:fs';
 
 /** One event of the history. */
 export type HistoryEvent =
-  | { kind: 'acquire-ok'; resource: string; fence: number; previousFence: number | null }
-  | { kind: 'acquire-fail'; resource: string }
+  /** `waitedMs`: how long the acquire call waited (contention storm), from its start to the grant. */
+  | { kind: 'acquire-ok'; resource: string; fence: number; previousFence: number | null; waitedMs?: number }
+  /** `error`: why, when it was not a plain "held by someone else" (e.g. QuorumError); `waitedMs` as above. */
+  | { kind: 'acquire-fail'; resource: string; error?: string; waitedMs?: number }
   | { kind: 'valid'; resource: string; fence: number; until: number }
   | { kind: 'lost'; resource: string; fence: number; reason: string }
   | { kind: 'released'; resource: string; fence: number }
   /** A write's outcome, recorded when its answer came; `sentAt` is when it was sent (monotonic ms). */
   | { kind: 'write-ok'; resource: string; fence: number; sentAt: number }
   | { kind: 'write-rejected'; resource: string; fence: number; error: string; sentAt: number }
-  | { kind: 'recovered'; resource: string; fence: number; previousFence: number; to: string }
+  /** `trigger`: how the orphan was found: an expiry event, a sweep, or a worker's acquire (absent in old histories). */
+  | { kind: 'recovered'; resource: string; fence: number; previousFence: number; to: string; trigger?: 'event' | 'sweep' | 'acquire' | 'operator' }
   | { kind: 'killed'; victim: number }
-  | { kind: 'fault'; name: string; detail?: string };
+  /**
+   * `breaks`: the documented assumption of mutual exclusion this fault breaks on purpose (a Redis clock jump): an
+   * overlap of a holder from before it with a rival from after it is then allowed (see checker.ts).
+   */
+  | { kind: 'fault'; name: string; detail?: string; breaks?: string };
 
 /** An event as stored: when (monotonic ms), who (process label and pid), what. */
 export type Entry = HistoryEvent & { t: number; who: string; pid: number };

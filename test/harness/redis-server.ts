@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis, RedisOptions } from 'ioredis';
 import { createRedisClient } from './clients.js';
+import { FAKETIME_FILE, faketimeEnv, writeClockOffset } from './faketime.js';
 import { FORBIDDEN_PORT, LOOPBACK, pickFreePort, ping } from './net.js';
 import { forgetDir, reapOnExit, removeOnExit } from './reaper.js';
 
@@ -40,6 +41,11 @@ export interface StartOptions {
   port?: number;
   /** Extra `redis-server` arguments, e.g. `['--enable-debug-command', 'yes']`. */
   args?: string[];
+  /**
+   * Run the server under libfaketime (`apt-get install -y faketime`), so that {@link RedisServer.jumpClock} can move
+   * its wall clock: the clock Redis expires keys and answers TIME by.
+   */
+  fakeClock?: boolean;
 }
 
 class PortInUseError extends Error {}
@@ -53,6 +59,10 @@ export class RedisServer {
   #child: ChildProcess | undefined;
   #paused = false;
   #stopped = false;
+  /** The environment of a fake-clock server (libfaketime), or undefined. */
+  #env: NodeJS.ProcessEnv | undefined;
+  /** How far the fake clock runs ahead of the real one, ms. */
+  #clockOffsetMs = 0;
 
   private constructor(
     readonly port: number,
@@ -73,6 +83,7 @@ export class RedisServer {
       const dir = await mkdtemp(join(tmpdir(), `leasehold-redis-${port}-`));
       removeOnExit(dir);
       const server = new RedisServer(port, dir, opts.args ?? []);
+      if (opts.fakeClock) server.#env = faketimeEnv(join(dir, FAKETIME_FILE));
       try {
         await server.#launch();
         return server;
@@ -122,6 +133,22 @@ export class RedisServer {
   /** `CLIENT PAUSE <ms> ALL`: the server stays up but answers no client for `ms`. */
   async clientPause(ms: number): Promise<void> {
     await this.call('CLIENT', 'PAUSE', ms, 'ALL');
+  }
+
+  /** How far the server's wall clock runs ahead of the real one, ms (0 unless started with `fakeClock`). */
+  get clockOffsetMs(): number {
+    return this.#clockOffsetMs;
+  }
+
+  /**
+   * Jumps the server's wall clock forward by `ms` at once (a server started with `fakeClock`): every key whose TTL
+   * ends within `ms` expires, as after an NTP step. Jumps add up; the clock never goes back.
+   */
+  jumpClock(ms: number): void {
+    if (!this.#env) throw new Error(`redis-server :${this.port} was not started with fakeClock: its clock cannot jump`);
+    if (!(ms > 0)) throw new Error(`a clock jump must be forward; got ${ms} ms`);
+    this.#clockOffsetMs += ms;
+    writeClockOffset(join(this.dir, FAKETIME_FILE), this.#clockOffsetMs);
   }
 
   /** Freezes the process (SIGSTOP): connections stay open, nothing is answered. */
@@ -203,7 +230,7 @@ export class RedisServer {
     const log = openSync(join(this.dir, LOG_FILE), 'a');
     let child: ChildProcess;
     try {
-      child = spawn('redis-server', args, { stdio: ['ignore', log, log] });
+      child = spawn('redis-server', args, { stdio: ['ignore', log, log], ...(this.#env ? { env: this.#env } : {}) });
     } finally {
       closeSync(log);
     }
