@@ -3,14 +3,17 @@
 // a RedisNodeStore and a RedisConductorRegistry handed to a Conductor.
 // Run as `node --import tsx --import ./tools/lua-text.mjs bench/conductor-child.ts`.
 //
-// env: REDIS_URL, PREFIX, ID, TTL_MS
+// env: REDIS_URL, PREFIX, ID, TTL_MS; optional CLUSTER_NODES (`host:port,host:port,...`: the locks and the registry
+//      go to that Redis Cluster through an ioredis Cluster client instead of REDIS_URL) and STORE_URL (the node store
+//      on that standalone server instead of the lock client's)
 //
 // parent -> child: { type: 'reserve', nodeIds, to, purpose, concurrency }  reserve each node (real Conductor.reserve,
 //                                                                           at most `concurrency` at once), then move
 //                                                                           it to `to`; the tasks stay held
-// child -> parent: { type: 'ready', pid }, { type: 'reserved', count, ms }, { type: 'beat', leases, renewed, lost, durationMs },
+// child -> parent: { type: 'ready', pid }, { type: 'reserved', count, ms },
+//                  { type: 'beat', leases, renewed, lost, durationMs, cpuUs (the process's user + system CPU so far), rssBytes },
 //                  { type: 'lost', resource, reason }, { type: 'failed', error }
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { Conductor, LockManager, RedisBackend, RedisConductorRegistry, RedisNodeStore, type NodeTask, type ProvisionStateValue } from '../src/index.js';
 
 /** A command from the parent. */
@@ -30,17 +33,31 @@ const env = (name: string): string => {
 const send = (message: object): void => void process.send?.(message);
 const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
-const redis = new Redis(env('REDIS_URL'), { maxRetriesPerRequest: 1 });
+const clusterNodes = process.env.CLUSTER_NODES;
+const redis = clusterNodes
+  ? new Cluster(
+      clusterNodes.split(',').map((address) => {
+        const [host, port] = address.split(':');
+        return { host: host!, port: Number(port) };
+      }),
+      { redisOptions: { maxRetriesPerRequest: 1 } },
+    )
+  : new Redis(env('REDIS_URL'), { maxRetriesPerRequest: 1 });
+const storeUrl = process.env.STORE_URL;
+const storeClient = storeUrl ? new Redis(storeUrl, { maxRetriesPerRequest: 1 }) : redis;
 const prefix = env('PREFIX');
 const locks = new LockManager({ backend: new RedisBackend(redis, { prefix }), ttlMs: Number(env('TTL_MS')) });
 const conductor = new Conductor({
   id: env('ID'),
   locks,
-  nodes: new RedisNodeStore(redis, { prefix }),
+  nodes: new RedisNodeStore(storeClient, { prefix }),
   registry: new RedisConductorRegistry(redis, { prefix }),
   lockRetry: { attempts: 1, intervalMs: 0 },
 });
-locks.on('heartbeat', (report) => send({ type: 'beat', ...report }));
+locks.on('heartbeat', (report) => {
+  const cpu = process.cpuUsage();
+  send({ type: 'beat', ...report, cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage.rss() });
+});
 locks.on('lost', (lease, error) => send({ type: 'lost', resource: lease.resource, reason: error.reason }));
 locks.on('error', (error) => send({ type: 'failed', error: describe(error) }));
 conductor.on('error', (error) => send({ type: 'failed', error: describe(error) }));

@@ -21,7 +21,12 @@ export function killAllConductors(): void {
 
 /** Settings of one conductor process. */
 export interface ConductorProcessOptions {
+  /** The lock server (standalone); ignored when `clusterNodes` is given. */
   readonly redisUrl: string;
+  /** A Redis Cluster's nodes (`host:port`): locks and registry go there through an ioredis Cluster client. */
+  readonly clusterNodes?: readonly string[];
+  /** A standalone server for the node store (default: the lock client's server). */
+  readonly storeUrl?: string;
   readonly prefix: string;
   readonly id: string;
   readonly ttlMs: number;
@@ -40,7 +45,15 @@ export class ConductorProcess {
     this.child = fork(SCRIPT, {
       cwd: ROOT,
       execArgv: ['--import', 'tsx', '--import', './tools/lua-text.mjs'],
-      env: { ...process.env, REDIS_URL: options.redisUrl, PREFIX: options.prefix, ID: options.id, TTL_MS: String(options.ttlMs) },
+      env: {
+        ...process.env,
+        REDIS_URL: options.redisUrl,
+        PREFIX: options.prefix,
+        ID: options.id,
+        TTL_MS: String(options.ttlMs),
+        ...(options.clusterNodes ? { CLUSTER_NODES: options.clusterNodes.join(',') } : {}),
+        ...(options.storeUrl ? { STORE_URL: options.storeUrl } : {}),
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     running.add(this.child);

@@ -2,10 +2,10 @@
 // Every contender gets its own ioredis client and its own key prefix; all use the same TTL and a ~10 ms retry
 // delay through the library's own retry mechanism.
 import type { Redis } from 'ioredis';
-import { Mutex } from 'redis-semaphore';
+import { Mutex, RedlockMutex } from 'redis-semaphore';
 import Redlock from 'redlock';
 import { Redlock as SesameRedlock } from '@sesamecare-oss/redlock';
-import { LockManager, REDIS_BACKEND_DEFAULTS, RedisBackend } from '../src/index.js';
+import { LockManager, QuorumBackend, REDIS_BACKEND_DEFAULTS, RedisBackend } from '../src/index.js';
 import { RawLock } from './raw-lock.js';
 import { forEachLimited } from './stats.js';
 
@@ -22,12 +22,21 @@ export type ContenderId = (typeof CONTENDER_IDS)[number];
 export const PEER_IDS = ['redis-semaphore', 'redlock', 'sesame-redlock'] as const satisfies readonly ContenderId[];
 export type PeerId = (typeof PEER_IDS)[number];
 
+/** Quorum mode over three independent masters (workload 8): leasehold's QuorumBackend and the Redlock peers. */
+export const QUORUM_CONTENDER_IDS = ['leasehold-quorum', 'redlock-quorum', 'semaphore-redlock'] as const;
+export type QuorumContenderId = (typeof QUORUM_CONTENDER_IDS)[number];
+/** The quorum contenders leasehold's quorum mode is compared with. */
+export const QUORUM_PEER_IDS = ['redlock-quorum', 'semaphore-redlock'] as const satisfies readonly QuorumContenderId[];
+export type QuorumPeerId = (typeof QUORUM_PEER_IDS)[number];
+/** Any contender of any workload. */
+export type AnyContenderId = ContenderId | QuorumContenderId;
+
 /** Releases what one `acquire` took. */
 export type Release = () => Promise<void>;
 
 /** One lock implementation under test. */
 export interface Contender {
-  readonly id: ContenderId;
+  readonly id: AnyContenderId;
   /** Takes `resource`, waiting (with the library's own retries) while someone else holds it. */
   acquire(resource: string): Promise<Release>;
   /** Frees what the adapter holds (not the client). */
@@ -224,4 +233,69 @@ export async function holdMany(id: PeerId, client: Redis, prefix: string, resour
       await forEachLimited(locks.length, concurrency, async (i) => void (await locks[i]!.release()));
     },
   };
+}
+
+// ---- Quorum mode over three independent masters (workload 8) ----
+
+/** How each quorum contender is configured: printed in the report. */
+export const QUORUM_CONTENDER_INFO: Record<QuorumContenderId, { readonly label: string; readonly settings: string }> = {
+  'leasehold-quorum': {
+    label: 'leasehold QuorumBackend',
+    settings:
+      `\`new LockManager({ backend: new QuorumBackend([m1, m2, m3], { prefix }), ttlMs: ${TTL_MS}, retryDelayMs: ${RETRY_DELAY_MS} })\`; ` +
+      `defaults otherwise (per-master timeout min(1000, max(50, ttl / 10)) ms, ${REDIS_BACKEND_DEFAULTS.shards} shards on each master); ` +
+      `\`acquire(resource, { owner, waitMs: ${WAIT_MS} })\`, \`lease.release()\`. A grant from a majority; the fence is the highest ` +
+      'the granting masters issued, written back to those that issued a lower one (one more round trip to them).',
+  },
+  'redlock-quorum': {
+    label: 'redlock 5.0.0-beta.2 (3 masters)',
+    settings:
+      `\`new Redlock([m1, m2, m3], { retryCount: -1, retryDelay: ${RETRY_DELAY_MS}, retryJitter: ${RETRY_DELAY_MS / 2} })\`, ` +
+      `\`acquire([key], ${TTL_MS})\`, \`lock.release()\`: one script call per master for each, in parallel.`,
+  },
+  'semaphore-redlock': {
+    label: 'redis-semaphore RedlockMutex',
+    settings:
+      `\`new RedlockMutex([m1, m2, m3], key, { lockTimeout: ${TTL_MS}, acquireTimeout: ${WAIT_MS}, retryInterval: ${RETRY_DELAY_MS} })\`, ` +
+      'one per acquisition: `SET NX PX` on every master in parallel, release by a compare-and-delete script on every master.',
+  },
+};
+
+/** Creates quorum contender `id` over `masters` (one client per master, its own), with keys under `prefix`. */
+export function createQuorumContender(id: QuorumContenderId, masters: readonly Redis[], prefix: string): Contender {
+  switch (id) {
+    case 'leasehold-quorum': {
+      const locks = new LockManager({ backend: new QuorumBackend(masters, { prefix }), ttlMs: TTL_MS, retryDelayMs: RETRY_DELAY_MS });
+      locks.on('error', (error) => console.error('leasehold quorum background error:', error));
+      return {
+        id,
+        async acquire(resource) {
+          const lease = await locks.acquire(resource, { owner: 'bench', waitMs: WAIT_MS });
+          return async () => void (await lease.release());
+        },
+        close: () => locks.close(),
+      };
+    }
+    case 'redlock-quorum': {
+      const redlock = new Redlock([...masters], REDLOCK_SETTINGS);
+      return {
+        id,
+        async acquire(resource) {
+          const lock = await redlock.acquire([`${prefix}:${resource}`], TTL_MS);
+          return async () => void (await lock.release());
+        },
+        close: () => Promise.resolve(),
+      };
+    }
+    case 'semaphore-redlock':
+      return {
+        id,
+        async acquire(resource) {
+          const mutex = new RedlockMutex([...masters], `${prefix}:${resource}`, { lockTimeout: TTL_MS, acquireTimeout: WAIT_MS, retryInterval: RETRY_DELAY_MS });
+          await mutex.acquire();
+          return () => mutex.release();
+        },
+        close: () => Promise.resolve(),
+      };
+  }
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /** Calls per command, from `INFO commandstats` (e.g. `evalsha`, `get`, `config|resetstat`). */
 export type CommandCalls = ReadonlyMap<string, number>;
@@ -76,13 +76,18 @@ export async function serverVersion(client: Redis): Promise<string> {
   return parseInfo(await client.info('server')).get('redis_version') ?? 'unknown';
 }
 
-/** Counts the commands an ioredis client sends (pipelined ones included), from the moment it is installed. */
+/**
+ * Counts the commands an ioredis client sends (pipelined ones included), from the moment it is installed. On a
+ * Cluster client it counts each command once, as the caller issued it (a MOVED or ASK redirection it follows
+ * internally is not counted again).
+ */
 export class RequestCounter {
   #count = 0;
 
-  constructor(client: Redis) {
-    const send = client.sendCommand.bind(client);
-    client.sendCommand = (...args: Parameters<Redis['sendCommand']>) => {
+  constructor(client: Redis | Cluster) {
+    const target = client as unknown as { sendCommand: (...args: unknown[]) => unknown };
+    const send = target.sendCommand.bind(target);
+    target.sendCommand = (...args: unknown[]) => {
       this.#count++;
       return send(...args);
     };
@@ -96,4 +101,30 @@ export class RequestCounter {
   reset(): void {
     this.#count = 0;
   }
+}
+
+/** Calls per command added up over several servers (e.g. the masters of a Cluster). */
+export function sumCalls(snapshots: readonly CommandCalls[]): CommandCalls {
+  const sum = new Map<string, number>();
+  for (const calls of snapshots) for (const [name, n] of calls) sum.set(name, (sum.get(name) ?? 0) + n);
+  return sum;
+}
+
+/** Keys and keys with a TTL in db 0, from `INFO keyspace`. */
+export async function keyspace(client: Redis): Promise<{ keys: number; expires: number }> {
+  const db0 = parseInfo(await client.info('keyspace')).get('db0') ?? '';
+  const field = (name: string): number => Number(new RegExp(`${name}=(\\d+)`).exec(db0)?.[1] ?? 0);
+  return { keys: field('keys'), expires: field('expires') };
+}
+
+/**
+ * `used_memory` without the replication and client buffers (`mem_replication_backlog` + `mem_clients_slaves` +
+ * `mem_clients_normal`), in bytes: what the data takes. A master's replication backlog fills up (to 1 MB by default)
+ * with the first writes after its replicas attached, and replica and client buffers come and go with the traffic of
+ * the moment; leaving them out keeps a before/after difference about the keys alone.
+ */
+export async function dataMemory(client: Redis): Promise<number> {
+  const fields = parseInfo(await client.info('memory'));
+  const n = (name: string): number => Number(fields.get(name) ?? 0);
+  return n('used_memory') - n('mem_replication_backlog') - n('mem_clients_slaves') - n('mem_clients_normal');
 }

@@ -1,10 +1,30 @@
 // Renders one run's results as BENCHMARKS.md.
-import { CONTENDER_IDS, CONTENDER_INFO, PEER_IDS, RENEWAL_INFO, type ContenderId } from './contenders.js';
+import {
+  CONTENDER_IDS,
+  CONTENDER_INFO,
+  PEER_IDS,
+  QUORUM_CONTENDER_IDS,
+  QUORUM_CONTENDER_INFO,
+  RENEWAL_INFO,
+  TTL_MS,
+  type AnyContenderId,
+  type ContenderId,
+} from './contenders.js';
 import type { MachineInfo } from './machine.js';
 import { percentile } from './stats.js';
-import { LATENCY_SLACK_MS, latencySummary, relativeToTtl, type Results, type Target } from './targets.js';
+import {
+  LATENCY_SLACK_MS,
+  SCALE_BEAT_WALL_MS,
+  SCALE_REQUESTS_PER_MASTER_PER_1000,
+  latencySummary,
+  relativeToTtl,
+  requestsPerMasterPer1000,
+  type Results,
+  type Target,
+} from './targets.js';
 import { RECOVERY_STEPS, type MassOrphanRun } from './workloads/mass-orphan.js';
 import type { RecoveryLatencyResult } from './workloads/recovery-latency.js';
+import type { UncontendedResult } from './workloads/uncontended.js';
 
 /** The workload parameters of the run, printed with the results. */
 export interface BenchConfig {
@@ -40,6 +60,21 @@ export interface BenchConfig {
     /** One more run with events dropped: sweeps only. */
     readonly sweepOnly: { readonly concurrency: number; readonly sweepIntervalMs: number };
   };
+  readonly heartbeatScale: {
+    readonly leaseCounts: readonly number[];
+    /** Beats measured per lease count. */
+    readonly repeats: number;
+    readonly acquireConcurrency: number;
+  };
+  /** Workload 8 runs workload 1's procedure on three masters, with these settings. */
+  readonly quorum: {
+    readonly concurrencies: readonly number[];
+    readonly durationMs: number;
+    readonly sliceMs: number;
+    readonly warmupMs: number;
+    readonly repeats: number;
+    readonly resourcesPerWorker: number;
+  };
 }
 
 export interface ReportInput {
@@ -51,9 +86,12 @@ export interface ReportInput {
   readonly config: BenchConfig;
   readonly results: Results;
   readonly targets: readonly Target[];
+  /** The workloads run, when `--only` picked some; `null` for a full run. */
+  readonly partial: readonly string[] | null;
 }
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const TTL_LABEL = `${TTL_MS / 1000} s`;
 const label = (id: ContenderId): string => CONTENDER_INFO[id].label;
 const row = (cells: readonly (string | number)[]): string => `| ${cells.join(' | ')} |`;
 const header = (cells: readonly string[]): string => `${row(cells)}\n${row(cells.map(() => '---'))}`;
@@ -71,7 +109,7 @@ function machineSection({ machine, loadAtEnd, pingUs, elapsedS }: ReportInput): 
       machine.redisServer,
       machine.date,
       `${machine.loadAtStart.toFixed(2)} / ${loadAtEnd.toFixed(2)}`,
-      pingUs.map((us) => us.toFixed(1)).join(' / '),
+      pingUs.length === 0 ? '–' : pingUs.map((us) => us.toFixed(1)).join(' / '),
       `${elapsedS.toFixed(0)} s`,
     ]),
     '',
@@ -96,20 +134,29 @@ function targetsSection({ targets }: ReportInput): string {
   ].join('\n');
 }
 
-function uncontendedSection({ results, config }: ReportInput): string {
-  const c = config.uncontended;
-  const tables = results.uncontended.flatMap((u) => {
-    const raw = u.median.get('raw')!.opsPerSec;
+/**
+ * One table per concurrency of an acquire+release throughput workload: ops/s, the ratio to `base`, the repeats,
+ * client and server CPU and server commands per op. `columns` names the ratio and the two server columns.
+ */
+function throughputTables<Id extends AnyContenderId>(
+  measured: readonly UncontendedResult[],
+  ids: readonly Id[],
+  labelOf: (id: Id) => string,
+  base: Id,
+  columns: readonly [ratio: string, serverCpu: string, serverCommands: string],
+): string[] {
+  return measured.flatMap((u) => {
+    const baseline = u.median.get(base)!.opsPerSec;
     return [
       `### Concurrency ${u.concurrency}`,
       '',
-      header(['contender', 'ops/s (median)', '× raw', 'repeats (ops/s)', 'client CPU µs/op', 'server CPU µs/op', 'server commands/op']),
-      ...CONTENDER_IDS.map((id) => {
+      header(['contender', 'ops/s (median)', columns[0], 'repeats (ops/s)', 'client CPU µs/op', columns[1], columns[2]]),
+      ...ids.map((id) => {
         const m = u.median.get(id)!;
         return row([
-          label(id),
+          labelOf(id),
           int(m.opsPerSec),
-          (m.opsPerSec / raw).toFixed(2),
+          (m.opsPerSec / baseline).toFixed(2),
           u.runs.get(id)!.map((r) => int(r.opsPerSec)).join(', '),
           m.clientCpuUs.toFixed(1),
           m.serverCpuUs.toFixed(1),
@@ -119,6 +166,11 @@ function uncontendedSection({ results, config }: ReportInput): string {
       '',
     ];
   });
+}
+
+function uncontendedSection({ results, config }: ReportInput): string {
+  const c = config.uncontended;
+  const tables = throughputTables(results.uncontended!, CONTENDER_IDS, label, 'raw', ['× raw', 'server CPU µs/op', 'server commands/op']);
   return [
     '## 1. Uncontended acquire + release',
     '',
@@ -138,8 +190,8 @@ function uncontendedSection({ results, config }: ReportInput): string {
 function contendedSection({ results, config }: ReportInput): string {
   const c = config.contended;
   const lines = CONTENDER_IDS.map((id) => {
-    const m = results.contended.median.get(id)!;
-    const all = results.contended.runs.get(id)!;
+    const m = results.contended!.median.get(id)!;
+    const all = results.contended!.runs.get(id)!;
     const violations = all.reduce((sum, r) => sum + r.violations, 0);
     const maxInside = Math.max(...all.map((r) => r.maxInside));
     return row([
@@ -170,8 +222,8 @@ function contendedSection({ results, config }: ReportInput): string {
 function renewalSection({ results, config }: ReportInput): string {
   const ids: ContenderId[] = ['leasehold', ...PEER_IDS];
   const lines = ids.map((id) => {
-    const m = results.renewal.median.get(id)!;
-    const all = results.renewal.runs.get(id)!;
+    const m = results.renewal!.median.get(id)!;
+    const all = results.renewal!.runs.get(id)!;
     return row([label(id), m.wallMs.toFixed(1), all.map((r) => r.wallMs.toFixed(1)).join(', '), int(m.clientRequests), int(m.serverScripts), int(m.serverCommands), `\`${m.breakdown}\``]);
   });
   return [
@@ -198,7 +250,7 @@ function renewalSection({ results, config }: ReportInput): string {
 
 function memorySection({ results, config }: ReportInput): string {
   const lines = CONTENDER_IDS.map((id) => {
-    const m = results.memory.get(id)!;
+    const m = results.memory!.get(id)!;
     return row([label(id), int(m.before), int(m.after), m.perLease.toFixed(1), m.breakdown]);
   });
   return [
@@ -211,6 +263,7 @@ function memorySection({ results, config }: ReportInput): string {
     '',
     header(['contender', 'used_memory before', 'used_memory after', 'bytes per lease', 'keys by type (MEMORY USAGE)']),
     ...lines,
+    ...(results.heartbeatScale ? ['', 'The same figure on a Cluster (its masters together) is in section 7.'] : []),
   ].join('\n');
 }
 
@@ -241,7 +294,7 @@ function latencyRow(result: RecoveryLatencyResult): string {
 
 function recoveryLatencySection({ results, config }: ReportInput): string {
   const c = config.recoveryLatency;
-  const events = results.recoveryLatency.find((r) => r.variant === 'events');
+  const events = results.recoveryLatency!.find((r) => r.variant === 'events');
   const heartbeat = events?.heartbeatMs ?? Math.round(c.ttlMs / 3);
   return [
     '## 5. Recovery latency after SIGKILL',
@@ -279,7 +332,7 @@ function recoveryLatencySection({ results, config }: ReportInput): string {
       'found by',
       'unrecovered / recovered twice / not in deploy failed',
     ]),
-    ...results.recoveryLatency.map(latencyRow),
+    ...results.recoveryLatency!.map(latencyRow),
     '',
     'For scale (reference periods, not measured here): Ironic counts a conductor dead once it missed heartbeats for ' +
       '`[conductor] heartbeat_timeout` (60 s by default) and fails the nodes it was deploying in its periodic ' +
@@ -315,7 +368,7 @@ function massRow(run: MassOrphanRun, index: number): string {
 
 function massOrphanSection({ results, config }: ReportInput): string {
   const c = config.massOrphan;
-  const runs = results.massOrphan;
+  const runs = results.massOrphan!;
   const first = runs[0];
   const sweepOnly = runs.find((r) => !r.events);
   const breakdowns = [first, sweepOnly].filter((r): r is MassOrphanRun => r !== undefined);
@@ -370,49 +423,140 @@ function massOrphanSection({ results, config }: ReportInput): string {
   ].join('\n');
 }
 
-function methodSection(): string {
+function heartbeatScaleSection({ results, config }: ReportInput): string {
+  const result = results.heartbeatScale!;
+  const h = config.heartbeatScale;
+  const masters = result.masters.length;
+  const lines = result.runs.map((run) => {
+    const m = run.median;
+    const commands = m.commandsPerMaster.reduce((a, b) => a + b, 0);
+    return row([
+      int(run.leases),
+      `${(run.acquireMs / 1000).toFixed(1)} s (${int(run.leases / (run.acquireMs / 1000))}/s)`,
+      `**${m.wallMs.toFixed(1)}**`,
+      run.beats.map((b) => b.wallMs.toFixed(0)).join(', '),
+      int(m.clientRequests),
+      m.scriptsPerMaster.map(int).join(' / '),
+      `**${requestsPerMasterPer1000(run).toFixed(2)}**`,
+      int(commands),
+      (commands / run.leases).toFixed(2),
+      m.clientCpuMs.toFixed(0),
+      m.serverCpuMs.toFixed(0),
+      run.keysPerMaster.map(int).join(' / '),
+      run.bytesPerLease.toFixed(0),
+    ]);
+  });
+  const largest = result.runs.reduce((a, b) => (b.leases > a.leases ? b : a));
+  return [
+    `## 7. Heartbeat cost vs lease count on a Cluster (${masters} masters)`,
+    '',
+    `A private Redis Cluster (test/harness/redis-cluster.ts: ${masters} masters + ${result.replicas} replicas on loopback; ` +
+      `masters ${result.masters.join(', ')}). One \`LockManager\` (TTL ${TTL_LABEL}, heartbeat every TTL / 3, defaults otherwise) on a ` +
+      '`RedisBackend` (default shards) over an ioredis `Cluster` client holds N leases, taken one `acquire` at a time, ' +
+      `${h.acquireConcurrency} at once (the "take N" column). After a warm-up beat, ${h.repeats} heartbeats are measured; the ` +
+      'row is the beat with the median wall time (all wall times listed). Wall = the heartbeat report\'s `durationMs`. Client ' +
+      'requests = commands the Cluster client sent during the beat; script calls per master = `EVALSHA` + `EVAL` in that ' +
+      'master\'s own `INFO commandstats` delta (read over a direct connection), the requests each master got; per 1,000 ' +
+      'leases = the busiest master\'s script calls / (N / 1,000). Server commands = every command the masters ran, those ' +
+      'inside scripts included, without the cluster\'s own chatter (`replconf`, `cluster|*`, `ping`). Client CPU = this ' +
+      'process\'s user + system time from just before the beat to its report (the process does nothing else meanwhile); server ' +
+      'CPU = the masters\' `used_cpu_user + used_cpu_sys` during the beat. Memory per lease = the masters\' `used_memory` − `mem_replication_backlog` − ' +
+      '`mem_clients_slaves` − `mem_clients_normal` while holding the N leases, minus the same after `FLUSHALL` before taking them, over N (the ' +
+      'replicas hold a copy each, not counted). The cluster is flushed between lease counts. ' +
+      `Targets for ${int(largest.leases)} leases: ≤ ${SCALE_BEAT_WALL_MS} ms wall per beat and ≤ ${SCALE_REQUESTS_PER_MASTER_PER_1000} ` +
+      'request per master per 1,000 leases.',
+    '',
+    header([
+      'leases',
+      'take N (one acquire each)',
+      'beat wall ms (median)',
+      'beats ms',
+      'client requests',
+      'script calls per master',
+      'busiest master: requests per 1,000 leases',
+      'server commands',
+      'server commands per lease',
+      'client CPU ms',
+      'server CPU ms',
+      'keys per master',
+      'memory B per lease',
+    ]),
+    ...lines,
+    '',
+    'Server commands by name in the median beat:',
+    '',
+    ...result.runs.map((run) => `- ${int(run.leases)} leases: \`${run.median.breakdown}\``),
+    '',
+    'Leases per master (by their shard\'s hash tag): ' + result.runs.map((run) => `${int(run.leases)}: ${run.leasesPerMaster.map(int).join(' / ')}`).join('; ') + '.',
+  ].join('\n');
+}
+
+function quorumSection({ results, config }: ReportInput): string {
+  const c = config.quorum;
+  const labelOf = (id: (typeof QUORUM_CONTENDER_IDS)[number]): string => QUORUM_CONTENDER_INFO[id].label;
+  const tables = throughputTables(results.quorum!, QUORUM_CONTENDER_IDS, labelOf, 'leasehold-quorum', [
+    '× leasehold',
+    'server CPU µs/op (3 masters)',
+    'server commands/op (3 masters)',
+  ]);
+  return [
+    '## 8. Quorum mode: three independent masters',
+    '',
+    'Three private standalone redis-servers (independent masters, no replication between them). Each contender has its own ' +
+      'client per master and its own key prefix; workload 1\'s procedure: each worker acquires and releases its own resources ' +
+      `back to back (${c.resourcesPerWorker} per worker), after a ${c.warmupMs / 1000} s warm-up; a repeat gives each contender ` +
+      `${c.durationMs / 1000} s in slices of ${c.sliceMs} ms, contenders taking turns (rotated order); median of ${c.repeats} ` +
+      'repeats. Server CPU and commands are summed over the three masters. Settings per contender are under Method.',
+    '',
+    ...tables,
+  ].join('\n').trimEnd();
+}
+
+function methodSection({ results }: ReportInput): string {
   return [
     '## Method and settings',
     '',
     'All contenders use a 10 s TTL and their own retry loop with a ~10 ms delay. Per contender:',
     '',
     ...CONTENDER_IDS.map((id) => `- **${label(id)}**: ${CONTENDER_INFO[id].settings}`),
+    ...(results.quorum
+      ? ['', 'Quorum mode (section 8), over three masters m1, m2, m3:', '', ...QUORUM_CONTENDER_IDS.map((id) => `- **${QUORUM_CONTENDER_INFO[id].label}**: ${QUORUM_CONTENDER_INFO[id].settings}`)]
+      : []),
     '',
     'Sections 5 and 6 measure leasehold alone (no peer has conductors or recovery): real conductor processes ' +
       '(bench/conductor-child.ts, driven by bench/conductor-process.ts) killed with SIGKILL, on private servers.',
     '',
     'Sources: bench/run.ts (orchestration, private servers), bench/contenders.ts (adapters), bench/raw-lock.ts (raw ' +
       'floor), bench/workloads/*.ts (one file per workload), bench/conductor-child.ts and bench/conductor-process.ts ' +
-      '(the conductor processes), bench/targets.ts, bench/report.ts.',
+      '(the conductor processes), bench/cluster.ts (the private Cluster and its per-master INFO), bench/targets.ts, bench/report.ts.',
   ].join('\n');
 }
 
 export function renderReport(input: ReportInput): string {
+  const { results } = input;
+  const sections: string[] = [machineSection(input), targetsSection(input)];
+  if (results.uncontended) sections.push(uncontendedSection(input));
+  if (results.contended) sections.push(contendedSection(input));
+  if (results.renewal) sections.push(renewalSection(input));
+  if (results.memory) sections.push(memorySection(input));
+  if (results.recoveryLatency) sections.push(recoveryLatencySection(input));
+  if (results.massOrphan) sections.push(massOrphanSection(input));
+  if (results.heartbeatScale) sections.push(heartbeatScaleSection(input));
+  if (results.quorum) sections.push(quorumSection(input));
+  sections.push(methodSection(input));
   return [
     '# Benchmarks',
     '',
     `> Generated by \`npm run bench\` (bench/run.ts) on ${input.machine.date}. Do not edit by hand: rerun it.`,
+    ...(input.partial
+      ? ['', `> **Partial run** (\`--only ${input.partial.join(',')}\`): only these workloads and their targets. Not a BENCHMARKS.md.`]
+      : []),
     '',
     'leasehold against a raw `SET NX` floor and its peers (redis-semaphore, redlock, @sesamecare-oss/redlock), side by ' +
-      'side in one run on private `redis-server` processes on loopback.',
+      'side in one run on private `redis-server` processes on loopback; on a private Redis Cluster as the lease count grows; ' +
+      'and in quorum mode against the Redlock implementations.',
     '',
-    machineSection(input),
-    '',
-    targetsSection(input),
-    '',
-    uncontendedSection(input),
-    '',
-    contendedSection(input),
-    '',
-    renewalSection(input),
-    '',
-    memorySection(input),
-    '',
-    recoveryLatencySection(input),
-    '',
-    massOrphanSection(input),
-    '',
-    methodSection(),
+    sections.join('\n\n'),
     '',
   ].join('\n');
 }

@@ -1,7 +1,8 @@
 // The targets leasehold is held to, evaluated from one run's results (nothing here is hard-coded but the goals).
-import { PEER_IDS, type ContenderId, type PeerId } from './contenders.js';
+import { PEER_IDS, QUORUM_PEER_IDS, type ContenderId, type PeerId, type QuorumPeerId } from './contenders.js';
 import { percentile } from './stats.js';
 import type { ContendedResult } from './workloads/contended.js';
+import type { HeartbeatScaleResult, HeartbeatScaleRun } from './workloads/heartbeat-scale.js';
 import type { MassOrphanRun } from './workloads/mass-orphan.js';
 import type { MemoryRun } from './workloads/memory.js';
 import type { RecoveryLatencyResult } from './workloads/recovery-latency.js';
@@ -15,16 +16,33 @@ export interface Target {
   readonly met: boolean;
 }
 
+/** One run's results; a workload left out by `--only` is `undefined`. */
 export interface Results {
-  readonly uncontended: readonly UncontendedResult[];
-  readonly contended: ContendedResult;
-  readonly renewal: RenewalResult;
-  readonly memory: ReadonlyMap<ContenderId, MemoryRun>;
+  readonly uncontended: readonly UncontendedResult[] | undefined;
+  readonly contended: ContendedResult | undefined;
+  readonly renewal: RenewalResult | undefined;
+  readonly memory: ReadonlyMap<ContenderId, MemoryRun> | undefined;
   /** Kill-to-failed latency: expiry events heard, then dropped. */
-  readonly recoveryLatency: readonly RecoveryLatencyResult[];
-  readonly massOrphan: readonly MassOrphanRun[];
+  readonly recoveryLatency: readonly RecoveryLatencyResult[] | undefined;
+  readonly massOrphan: readonly MassOrphanRun[] | undefined;
+  /** Heartbeat cost vs lease count on a Cluster. */
+  readonly heartbeatScale: HeartbeatScaleResult | undefined;
+  /** Quorum mode over three masters vs the Redlock peers, uncontended, per concurrency. */
+  readonly quorum: readonly UncontendedResult[] | undefined;
   /** The recovery manager's default concurrency (the mass-orphaning target is about it). */
   readonly defaultRecoveryConcurrency: number;
+}
+
+/** Heartbeat targets, for the largest lease count measured on the Cluster: wall time per beat, ms ... */
+export const SCALE_BEAT_WALL_MS = 1_000;
+/** ... and requests each master gets per beat, per 1,000 leases. */
+export const SCALE_REQUESTS_PER_MASTER_PER_1000 = 1;
+/** Redis memory per held lease, bytes (standalone; and Cluster masters together). */
+export const MEMORY_PER_LEASE_GOAL = 400;
+
+/** The largest script-call count any master saw in a beat, per 1,000 leases. */
+export function requestsPerMasterPer1000(run: HeartbeatScaleRun): number {
+  return Math.max(...run.median.scriptsPerMaster) / (run.leases / 1000);
 }
 
 /** Fewest SIGKILLs a latency figure may rest on. */
@@ -49,8 +67,12 @@ export function latencySummary(result: RecoveryLatencyResult): { kills: number; 
 
 /** The peer with the highest (or lowest, with `lowest`) value, by `value`. */
 function bestPeer(value: (id: PeerId) => number, lowest = false): { id: PeerId; value: number } {
-  let best: { id: PeerId; value: number } | null = null;
-  for (const id of PEER_IDS) {
+  return bestOf(PEER_IDS, value, lowest);
+}
+
+function bestOf<Id extends string>(ids: readonly Id[], value: (id: Id) => number, lowest = false): { id: Id; value: number } {
+  let best: { id: Id; value: number } | null = null;
+  for (const id of ids) {
     const v = value(id);
     if (best === null || (lowest ? v < best.value : v > best.value)) best = { id, value: v };
   }
@@ -61,7 +83,7 @@ const x = (ratio: number): string => `${ratio.toFixed(2)}×`;
 
 export function evaluateTargets(results: Results): Target[] {
   const targets: Target[] = [];
-  for (const run of results.uncontended) {
+  for (const run of results.uncontended ?? []) {
     const lh = run.median.get('leasehold')!.opsPerSec;
     const raw = run.median.get('raw')!.opsPerSec;
     targets.push({
@@ -79,24 +101,81 @@ export function evaluateTargets(results: Results): Target[] {
     });
   }
 
-  const lhRenewal = results.renewal.median.get('leasehold')!;
+  if (results.renewal) renewalTargets(results.renewal, targets);
+  if (results.contended) contendedTargets(results.contended, targets);
+  for (const result of results.recoveryLatency ?? []) latencyTarget(result, targets);
+  if (results.massOrphan) massOrphanTarget(results.massOrphan, results.defaultRecoveryConcurrency, targets);
+  if (results.memory) {
+    const memory = results.memory.get('leasehold')!;
+    targets.push({
+      name: 'Redis memory per held lease',
+      goal: `≤ ${MEMORY_PER_LEASE_GOAL} B`,
+      measured: `${memory.perLease.toFixed(0)} B`,
+      met: memory.perLease <= MEMORY_PER_LEASE_GOAL,
+    });
+  }
+  if (results.heartbeatScale) heartbeatScaleTargets(results.heartbeatScale, targets);
+  for (const run of results.quorum ?? []) {
+    const lh = run.median.get('leasehold-quorum')!.opsPerSec;
+    const peer = bestOf<QuorumPeerId>(QUORUM_PEER_IDS, (id) => run.median.get(id)!.opsPerSec);
+    targets.push({
+      name: `quorum mode (3 masters) acquire+release, concurrency ${run.concurrency}: vs every Redlock peer`,
+      goal: '≥ 1.00× best peer',
+      measured: `${x(lh / peer.value)} of best peer ${peer.id} (${Math.round(lh)} vs ${Math.round(peer.value)} ops/s)`,
+      met: lh / peer.value >= 1,
+    });
+  }
+  return targets;
+}
+
+function heartbeatScaleTargets(result: HeartbeatScaleResult, targets: Target[]): void {
+  const largest = result.runs.reduce((a, b) => (b.leases > a.leases ? b : a));
+  const n = largest.leases.toLocaleString('en-US');
+  const masters = result.masters.length;
+  targets.push({
+    name: `Cluster (${masters} masters), renewing ${n} leases: wall time per beat`,
+    goal: `≤ ${SCALE_BEAT_WALL_MS} ms`,
+    measured: `${largest.median.wallMs.toFixed(0)} ms (median of ${largest.beats.length} beats: ${largest.beats.map((b) => b.wallMs.toFixed(0)).join(', ')})`,
+    met: largest.median.wallMs <= SCALE_BEAT_WALL_MS,
+  });
+  const perMaster = requestsPerMasterPer1000(largest);
+  targets.push({
+    name: `Cluster (${masters} masters), renewing ${n} leases: requests per master`,
+    goal: `≤ ${SCALE_REQUESTS_PER_MASTER_PER_1000} per 1,000 leases (≤ ${Math.floor((SCALE_REQUESTS_PER_MASTER_PER_1000 * largest.leases) / 1000)} per master)`,
+    measured:
+      `${perMaster.toFixed(2)} per 1,000 leases on the busiest master (script calls per master ${largest.median.scriptsPerMaster.join(' / ')}; ` +
+      `${largest.median.clientRequests} client requests in all)`,
+    met: perMaster <= SCALE_REQUESTS_PER_MASTER_PER_1000,
+  });
+  targets.push({
+    name: `Redis memory per held lease, Cluster (${masters} masters together, ${n} leases)`,
+    goal: `≤ ${MEMORY_PER_LEASE_GOAL} B`,
+    measured: `${largest.bytesPerLease.toFixed(0)} B`,
+    met: largest.bytesPerLease <= MEMORY_PER_LEASE_GOAL,
+  });
+}
+
+function renewalTargets(renewal: RenewalResult, targets: Target[]): void {
+  const lhRenewal = renewal.median.get('leasehold')!;
   targets.push({
     name: 'renewing 10,000 leases: client requests',
     goal: '≤ 20 requests',
     measured: `${lhRenewal.clientRequests} requests (server saw ${lhRenewal.serverScripts} script calls)`,
     met: lhRenewal.clientRequests <= 20 && lhRenewal.serverScripts <= 20,
   });
-  const peerRenewal = bestPeer((id) => results.renewal.median.get(id)!.wallMs, true);
+  const peerRenewal = bestPeer((id) => renewal.median.get(id)!.wallMs, true);
   targets.push({
     name: 'renewing 10,000 leases: wall time',
     goal: '≤ 0.20× best peer',
     measured: `${x(lhRenewal.wallMs / peerRenewal.value)} of best peer ${peerRenewal.id} (${lhRenewal.wallMs.toFixed(1)} vs ${peerRenewal.value.toFixed(1)} ms)`,
     met: lhRenewal.wallMs / peerRenewal.value <= 0.2,
   });
+}
 
-  const lhContended = results.contended.median.get('leasehold')!;
-  const lhViolations = results.contended.runs.get('leasehold')!.reduce((sum, r) => sum + r.violations, 0);
-  const peerContended = bestPeer((id) => results.contended.median.get(id)!.rate);
+function contendedTargets(contended: ContendedResult, targets: Target[]): void {
+  const lhContended = contended.median.get('leasehold')!;
+  const lhViolations = contended.runs.get('leasehold')!.reduce((sum, r) => sum + r.violations, 0);
+  const peerContended = bestPeer((id) => contended.median.get(id)!.rate);
   targets.push({
     name: '16 workers on one resource: critical sections/s, no violations',
     goal: '≥ 1.00× best peer, 0 violations',
@@ -105,8 +184,10 @@ export function evaluateTargets(results: Results): Target[] {
       `(${lhContended.rate.toFixed(1)} vs ${peerContended.value.toFixed(1)} CS/s), ${lhViolations} violations`,
     met: lhContended.rate / peerContended.value >= 1 && lhViolations === 0,
   });
+}
 
-  for (const result of results.recoveryLatency) {
+function latencyTarget(result: RecoveryLatencyResult, targets: Target[]): void {
+  {
     const { kills, p50, p99, clean } = latencySummary(result);
     const events = result.variant === 'events';
     const bound = result.ttlMs + (events ? 0 : result.sweepIntervalMs) + LATENCY_SLACK_MS;
@@ -119,8 +200,10 @@ export function evaluateTargets(results: Results): Target[] {
       met: p99 <= bound && kills >= MIN_KILLS && clean,
     });
   }
+}
 
-  const defaults = results.massOrphan.filter((r) => r.events && r.concurrency === results.defaultRecoveryConcurrency);
+function massOrphanTarget(massOrphan: readonly MassOrphanRun[], defaultConcurrency: number, targets: Target[]): void {
+  const defaults = massOrphan.filter((r) => r.events && r.concurrency === defaultConcurrency);
   if (defaults.length > 0) {
     const worst = defaults.reduce((a, b) => (b.allFailedMs > a.allFailedMs ? b : a));
     const complete = defaults.every((r) => r.recovered === r.nodes && r.inFailedState === r.nodes && r.duplicates === 0);
@@ -133,13 +216,4 @@ export function evaluateTargets(results: Results): Target[] {
       met: worst.allFailedMs <= MASS_ORPHAN_GOAL_MS && complete,
     });
   }
-
-  const memory = results.memory.get('leasehold')!;
-  targets.push({
-    name: 'Redis memory per held lease',
-    goal: '≤ 400 B',
-    measured: `${memory.perLease.toFixed(0)} B`,
-    met: memory.perLease <= 400,
-  });
-  return targets;
 }

@@ -1,6 +1,6 @@
 // Workload 2: many workers contending for ONE resource for a fixed time: critical sections/s, exclusion
 // violations (an in-process "inside" counter that must never exceed 1), fairness across workers.
-import type { Contender, ContenderId } from '../contenders.js';
+import type { AnyContenderId, Contender } from '../contenders.js';
 import { jainIndex, median, sleep } from '../stats.js';
 
 export interface ContendedOptions {
@@ -27,9 +27,9 @@ export interface ContendedRun {
 }
 
 export interface ContendedResult {
-  readonly runs: ReadonlyMap<ContenderId, readonly ContendedRun[]>;
+  readonly runs: ReadonlyMap<AnyContenderId, readonly ContendedRun[]>;
   /** The run with the median rate, per contender. */
-  readonly median: ReadonlyMap<ContenderId, ContendedRun>;
+  readonly median: ReadonlyMap<AnyContenderId, ContendedRun>;
 }
 
 async function contendedRun(contender: Contender, options: ContendedOptions, durationMs: number, resource: string): Promise<ContendedRun> {
@@ -59,7 +59,7 @@ async function contendedRun(contender: Contender, options: ContendedOptions, dur
 
 /** Warms every contender up, then runs `repeats` rounds in rotated order (see workloads/uncontended.ts). */
 export async function runContended(contenders: readonly Contender[], options: ContendedOptions): Promise<ContendedResult> {
-  const runs = new Map<ContenderId, ContendedRun[]>(contenders.map((c) => [c.id, []]));
+  const runs = new Map<AnyContenderId, ContendedRun[]>(contenders.map((c) => [c.id, []]));
   for (const contender of contenders) await contendedRun(contender, options, options.warmupMs, 'contended');
   for (let round = 0; round < options.repeats; round++) {
     for (let k = 0; k < contenders.length; k++) {
@@ -72,7 +72,7 @@ export async function runContended(contenders: readonly Contender[], options: Co
       );
     }
   }
-  const medianRuns = new Map<ContenderId, ContendedRun>();
+  const medianRuns = new Map<AnyContenderId, ContendedRun>();
   for (const [id, list] of runs) {
     const mid = median(list.map((r) => r.rate));
     medianRuns.set(id, list.reduce((best, r) => (Math.abs(r.rate - mid) < Math.abs(best.rate - mid) ? r : best)));

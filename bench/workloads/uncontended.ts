@@ -1,8 +1,8 @@
 // Workload 1: uncontended acquire + release on distinct resources, at a given concurrency: ops/s, plus where the
 // time goes (CPU of the benchmark process and of redis-server per operation, server commands per operation).
 import type { Redis } from 'ioredis';
-import type { Contender, ContenderId } from '../contenders.js';
-import { commandCalls, commandDelta, serverCpuMicros } from '../redis-stats.js';
+import type { AnyContenderId, Contender } from '../contenders.js';
+import { commandCalls, commandDelta, serverCpuMicros, sumCalls } from '../redis-stats.js';
 import { median } from '../stats.js';
 
 export interface UncontendedOptions {
@@ -18,8 +18,11 @@ export interface UncontendedOptions {
   readonly repeats: number;
   /** Distinct resources each worker cycles through (worker w uses `w:0` .. `w:<n-1>`, so workers never collide). */
   readonly resourcesPerWorker: number;
-  /** A client on the same server, for INFO (its own commands are left out of the counts). */
-  readonly stats: Redis;
+  /**
+   * A client on each server the contenders use (one; three in quorum mode), for INFO (its own commands are left
+   * out of the counts); server CPU and commands are summed over them.
+   */
+  readonly stats: readonly Redis[];
   readonly log: (line: string) => void;
 }
 
@@ -36,17 +39,22 @@ export interface UncontendedRun {
 
 export interface UncontendedResult {
   readonly concurrency: number;
-  readonly runs: ReadonlyMap<ContenderId, readonly UncontendedRun[]>;
+  readonly runs: ReadonlyMap<AnyContenderId, readonly UncontendedRun[]>;
   /** Median of each field over the runs, per contender. */
-  readonly median: ReadonlyMap<ContenderId, UncontendedRun>;
+  readonly median: ReadonlyMap<AnyContenderId, UncontendedRun>;
+}
+
+/** CPU of all the servers, µs. */
+async function cpuOf(stats: readonly Redis[]): Promise<number> {
+  return (await Promise.all(stats.map(serverCpuMicros))).reduce((a, b) => a + b, 0);
 }
 
 /** `concurrency` workers each acquire and release their own resources, back to back, for `durationMs`. */
 async function timedRun(contender: Contender, options: UncontendedOptions, durationMs: number, tag: string): Promise<Totals> {
   const { concurrency, resourcesPerWorker, stats } = options;
   let ops = 0;
-  const commandsBefore = await commandCalls(stats);
-  const serverBefore = await serverCpuMicros(stats);
+  const commandsBefore = sumCalls(await Promise.all(stats.map(commandCalls)));
+  const serverBefore = await cpuOf(stats);
   const clientBefore = process.cpuUsage();
   const started = performance.now();
   const end = started + durationMs;
@@ -61,8 +69,8 @@ async function timedRun(contender: Contender, options: UncontendedOptions, durat
   );
   const elapsedS = (performance.now() - started) / 1000;
   const client = process.cpuUsage(clientBefore);
-  const serverCpuUs = (await serverCpuMicros(stats)) - serverBefore;
-  const commands = commandDelta(commandsBefore, await commandCalls(stats)).total;
+  const serverCpuUs = (await cpuOf(stats)) - serverBefore;
+  const commands = commandDelta(commandsBefore, sumCalls(await Promise.all(stats.map(commandCalls)))).total;
   return { ops, elapsedS, clientCpuUs: client.user + client.system, serverCpuUs, commands };
 }
 
@@ -108,10 +116,10 @@ function medianRun(runs: readonly UncontendedRun[]): UncontendedRun {
 export async function runUncontended(contenders: readonly Contender[], options: UncontendedOptions): Promise<UncontendedResult> {
   const tag = `u${options.concurrency}`;
   const slices = Math.max(1, Math.round(options.durationMs / options.sliceMs));
-  const runs = new Map<ContenderId, UncontendedRun[]>(contenders.map((c) => [c.id, []]));
+  const runs = new Map<AnyContenderId, UncontendedRun[]>(contenders.map((c) => [c.id, []]));
   for (const contender of contenders) await timedRun(contender, options, options.warmupMs, tag);
   for (let repeat = 0; repeat < options.repeats; repeat++) {
-    const totals = new Map<ContenderId, Totals>(contenders.map((c) => [c.id, { ops: 0, elapsedS: 0, clientCpuUs: 0, serverCpuUs: 0, commands: 0 }]));
+    const totals = new Map<AnyContenderId, Totals>(contenders.map((c) => [c.id, { ops: 0, elapsedS: 0, clientCpuUs: 0, serverCpuUs: 0, commands: 0 }]));
     for (let slice = 0; slice < slices; slice++) {
       for (let k = 0; k < contenders.length; k++) {
         const contender = contenders[(k + slice + repeat) % contenders.length]!;
