@@ -26,10 +26,10 @@ async function runExample(file: string, env: Record<string, string>, args: strin
 }
 
 describe('examples', () => {
-  it('the README quick start is examples/quickstart.ts, verbatim', () => {
+  it('the README quick start ("Locks on their own") is examples/quickstart.ts, verbatim', () => {
     const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
     const example = readFileSync(resolve(root, 'examples/quickstart.ts'), 'utf8');
-    const block = /## Quick start\n\n```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    const block = /## Locks on their own\n[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(block).toBe(example);
   });
 
