@@ -163,6 +163,34 @@ describe('batched heartbeats (private standalone server)', () => {
     expect(single.eval).toBe(0);
   });
 
+  it('renews leases named with colons, newlines, digits and multi-byte text in one packed call, and reports exactly the lost one', async () => {
+    const prefix = 'batch-odd-names';
+    const backend = new RedisBackend(redis, { prefix, shards: 1 });
+    const locks = new LockManager({ backend, ttlMs: TTL_MS });
+    const names = ['a:b', 'x\ny', '12:', ':', '\n', '3:abc', 'nœud-✓-😀', 'plain', 'z'.repeat(512)];
+    const lost: string[] = [];
+    locks.on('lost', (lease) => lost.push(lease.resource));
+    try {
+      const leases = await Promise.all(names.map((resource) => locks.acquire(resource, { owner: 'packer' })));
+      await admin.del(backend.keys.lockKey('x\ny')); // only this lease's lock is gone
+      const beat = await eventually<HeartbeatReport>((done) => locks.once('heartbeat', done), 10 * locks.options.heartbeatMs, 'a heartbeat');
+      expect(beat).toMatchObject({ leases: names.length, renewed: names.length - 1, lost: 1 });
+      expect(lost).toEqual(['x\ny']);
+      for (const lease of leases) {
+        expect(lease.state).toBe(lease.resource === 'x\ny' ? 'lost' : 'held');
+        if (lease.resource === 'x\ny') continue;
+        expect(await admin.get(backend.keys.lockKey(lease.resource))).toBe(lease.token);
+        // Renewed just now: nearly a whole TTL left (a lease not renewed would have lost a heartbeat interval).
+        expect(await admin.pttl(backend.keys.lockKey(lease.resource))).toBeGreaterThan(TTL_MS - locks.options.heartbeatMs / 2);
+      }
+      // The held index got the renewed deadlines under the exact names.
+      const held = await admin.zrange(backend.keys.heldKey(0), 0, -1);
+      expect(held.sort()).toEqual([...names].sort());
+    } finally {
+      await locks.close();
+    }
+  });
+
   it('uses only the shards that hold leases: 3 shards in use out of 16, 3 calls per beat', async () => {
     const three = await measure('batch-3-shards', undefined, (keys) => {
       const wanted = new Set(resourcesCoveringShards(keys, 3).map((resource) => keys.shardOf(resource)));

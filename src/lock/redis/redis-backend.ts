@@ -121,7 +121,7 @@ export class RedisBackend implements LockBackend {
     }
     const { resource, token, ttlMs, owner, purpose } = request;
     checkName('resource', resource);
-    checkName('token', token);
+    checkToken(token);
     checkName('owner', owner);
     if (purpose !== '') checkName('purpose (or "" for none)', purpose);
     checkDuration('ttlMs', ttlMs);
@@ -149,6 +149,7 @@ export class RedisBackend implements LockBackend {
     for (const item of items) {
       if (typeof item?.resource !== 'string' || item.resource === '') checkName('resource', item?.resource);
       if (typeof item.token !== 'string' || item.token === '') checkName('token', item.token);
+      if (item.token.includes('\n')) checkToken(item.token);
       if (!Number.isInteger(item.ttlMs) || item.ttlMs < 1 || item.ttlMs > MAX_DURATION_MS) checkDuration('ttlMs', item.ttlMs);
     }
     // One call per (shard, TTL) group and at most EXTEND_CHUNK leases; normally every lease has the same TTL.
@@ -162,22 +163,23 @@ export class RedisBackend implements LockBackend {
     });
     const calls: { indexes: number[]; args: (string | number)[] }[] = [];
     for (const { shard, ttlMs, indexes } of groups.values()) {
-      const lockPrefix = this.keys.lockPrefix(shard);
-      const prefixBytes = Buffer.byteLength(lockPrefix, 'utf8');
       for (let start = 0; start < indexes.length; start += EXTEND_CHUNK) {
         const chunk = indexes.slice(start, start + EXTEND_CHUNK);
-        const args: (string | number)[] = [chunk.length + 1, this.keys.heldKey(shard)];
-        for (const i of chunk) args.push(lockPrefix + items[i]!.resource);
-        args.push(ttlMs, prefixBytes);
-        for (const i of chunk) args.push(items[i]!.token);
-        calls.push({ indexes: chunk, args });
+        let packed = '';
+        for (const i of chunk) {
+          const { resource, token } = items[i]!;
+          packed += `${Buffer.byteLength(resource, 'utf8')}:${resource}${token}\n`;
+        }
+        calls.push({ indexes: chunk, args: [this.keys.heldKey(shard), ttlMs, this.keys.lockPrefix(shard), packed] });
       }
     }
     return this.#many('extend', calls.map((c) => c.args), options.timeoutMs).map((reply, n) =>
       reply.then((value): ExtendPart => {
         const { indexes } = calls[n]!;
         if (value instanceof BackendError) return { indexes, renewed: null, error: value };
-        return { indexes, renewed: (value as number[]).map((answer) => answer === 1), error: null };
+        const renewed = indexes.map(() => true);
+        for (const position of value as number[]) renewed[position - 1] = false;
+        return { indexes, renewed, error: null };
       }),
     );
   }
@@ -349,6 +351,13 @@ export class RedisBackend implements LockBackend {
       }),
     );
   }
+}
+
+/** A token: a name without a newline (the batched renewal packs each lease's token before a newline). */
+function checkToken(token: unknown): string {
+  checkName('token', token);
+  if ((token as string).includes('\n')) throw new InvalidNameError(`token must not contain a newline; got ${show(token)}.`);
+  return token as string;
 }
 
 /** A server's address for messages: `host:port`, or the Sentinel master's name. */

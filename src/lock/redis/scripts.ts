@@ -1,7 +1,7 @@
 import abandonLua from './scripts/abandon-3.lua';
 import acquireLua from './scripts/acquire-3.lua';
 import breakLua from './scripts/break-3.lua';
-import extendLua from './scripts/extend.lua';
+import extendLua from './scripts/extend-1.lua';
 import inspectLua from './scripts/inspect-3.lua';
 import leasesLua from './scripts/leases-2.lua';
 import libLua from './scripts/lib.lua';
@@ -15,7 +15,7 @@ export type { RedisClient } from './script-set.js';
 /** The lock backend's scripts. */
 export const lockScripts = new ScriptSet('lock', {
   acquire: { lua: libLua + acquireLua, keys: 3 },
-  extend: { lua: libLua + extendLua, keys: undefined },
+  extend: { lua: libLua + extendLua, keys: 1 },
   release: { lua: releaseLua, keys: 2 },
   inspect: { lua: inspectLua, keys: 3 },
   orphans: { lua: libLua + orphansLua, keys: 2 },
