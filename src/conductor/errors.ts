@@ -110,3 +110,31 @@ export class ConductorStoppedError extends LeaseholdError {
     );
   }
 }
+
+/**
+ * A task was asked to write its node after `task.release()` (or after `withNode()` returned): its reservation is
+ * gone, so nothing was written. Reserve the node again to write it.
+ *
+ * @example
+ * ```ts
+ * const task = await conductor.reserve('node-1', { purpose: 'clean' });
+ * await task.release();
+ * await task.transition('cleaning').catch((error: unknown) => {
+ *   if (error instanceof TaskReleasedError) console.log(`node ${error.nodeId}: reserve it again first`);
+ * });
+ * ```
+ */
+export class TaskReleasedError extends LeaseholdError {
+  /** Always `"TASK_RELEASED"`. */
+  readonly code = 'TASK_RELEASED' as const;
+
+  /** Made by a task used after its release. */
+  constructor(
+    /** The node of the released task. */
+    readonly nodeId: string,
+    /** The fence of the released task's lease. */
+    readonly fence: number,
+  ) {
+    super(`The task on node "${nodeId}" (fence ${fence}) was released; reserve the node again to write it.`);
+  }
+}

@@ -3,7 +3,7 @@ import type { Node } from '../nodes/node.js';
 import type { ProvisionStateValue } from '../nodes/states.js';
 import type { NodeStore } from '../nodes/store.js';
 import { checkState } from '../nodes/validate.js';
-import { InvalidOptionError } from '../lock/errors.js';
+import { TaskReleasedError } from './errors.js';
 import { checkOptions } from '../lock/validate.js';
 
 /**
@@ -85,13 +85,13 @@ export class NodeTask implements AsyncDisposable {
    * Moves the node to `to`, fenced with this task's lease: applies only if the node is still in the state this
    * task last saw (or one of `options.from`) and no newer holder wrote it. Resolves to the node as written.
    * Rejects with `signal.reason` when the lease is lost or the conductor stopped, `StaleFenceError` when a newer
-   * holder wrote the node, `InvalidStateError` when its state moved on, `InvalidOptionError` after `release()`;
+   * holder wrote the node, `InvalidStateError` when its state moved on, {@link TaskReleasedError} after `release()`;
    * nothing is written then.
    */
   async transition(to: ProvisionStateValue, options?: TaskTransitionOptions): Promise<Node> {
     checkState('transition target', to);
     const given = checkOptions<TaskTransitionOptions>('transition options', options, ['lastError', 'targetState', 'maintenance', 'from']);
-    if (this.#released) throw new InvalidOptionError(`The task on node "${this.nodeId}" was released; reserve the node again to write it.`);
+    if (this.#released) throw new TaskReleasedError(this.nodeId, this.fence);
     // Reading the lease's state reports it lost at once when its local deadline passed (e.g. after a pause), even
     // before the deadline timer fires: no write is sent on a lease this process can no longer believe in.
     if (this.lease.state !== 'held') this.lease.signal.throwIfAborted();

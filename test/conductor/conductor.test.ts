@@ -7,6 +7,7 @@ import {
   ConductorStoppedError,
   InvalidNameError,
   InvalidOptionError,
+  TaskReleasedError,
   InvalidStateError,
   LeaseLostError,
   LockManager,
@@ -180,6 +181,10 @@ describe('Conductor', () => {
     await task.release();
     expect(await w.nodes.get('released')).toMatchObject({ provisionState: 'inspect failed' });
     expect((await w.nodes.get('released')).lastError).toContain('released before the operation finished');
+    // A released task writes nothing more: a typed error that says to reserve again, and the node is untouched.
+    await expect(task.transition('inspecting')).rejects.toMatchObject({ name: 'TaskReleasedError', code: 'TASK_RELEASED', nodeId: 'released', fence: task.fence });
+    await expect(task.transition('inspecting')).rejects.toThrow(TaskReleasedError);
+    expect(await w.nodes.get('released')).toMatchObject({ provisionState: 'inspect failed' });
 
     expect(failed.map(({ nodeId, from, to }) => [nodeId, from, to])).toEqual([
       ['thrown', 'deploying', 'deploy failed'],

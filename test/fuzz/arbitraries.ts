@@ -28,6 +28,7 @@ export const ERROR_CODES: Readonly<Record<string, string>> = Object.freeze({
   ConductorIdInUseError: 'CONDUCTOR_ID_IN_USE',
   ConductorStoppedError: 'CONDUCTOR_STOPPED',
   NodeLockedError: 'NODE_LOCKED',
+  TaskReleasedError: 'TASK_RELEASED',
   LiveLeaseError: 'LEASE_LIVE',
   NotOrphanedError: 'NOT_ORPHANED',
   ReasonRequiredError: 'REASON_REQUIRED',
