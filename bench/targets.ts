@@ -176,13 +176,18 @@ function contendedTargets(contended: ContendedResult, targets: Target[]): void {
   const lhContended = contended.median.get('leasehold')!;
   const lhViolations = contended.runs.get('leasehold')!.reduce((sum, r) => sum + r.violations, 0);
   const peerContended = bestPeer((id) => contended.median.get(id)!.rate);
+  // A contended run swings with the machine's timers and load; one lucky run must not carry the median. Met only
+  // when even leasehold's slowest run reaches the best peer's median.
+  const lhRates = contended.runs.get('leasehold')!.map((r) => r.rate);
+  const peerRates = contended.runs.get(peerContended.id)!.map((r) => r.rate);
+  const range = (rates: number[]): string => `${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)}`;
   targets.push({
     name: '16 workers on one resource: critical sections/s, no violations',
-    goal: '≥ 1.00× best peer, 0 violations',
+    goal: '≥ 1.00× best peer (every leasehold run ≥ its median), 0 violations',
     measured:
       `${x(lhContended.rate / peerContended.value)} of best peer ${peerContended.id} ` +
-      `(${lhContended.rate.toFixed(1)} vs ${peerContended.value.toFixed(1)} CS/s), ${lhViolations} violations`,
-    met: lhContended.rate / peerContended.value >= 1 && lhViolations === 0,
+      `(${lhContended.rate.toFixed(1)} vs ${peerContended.value.toFixed(1)} CS/s; runs ${range(lhRates)} vs ${range(peerRates)}), ${lhViolations} violations`,
+    met: lhContended.rate / peerContended.value >= 1 && Math.min(...lhRates) >= peerContended.value && lhViolations === 0,
   });
 }
 
