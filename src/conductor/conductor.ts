@@ -3,6 +3,7 @@ import { LockHeldError, type LeaseLostError, type PreviousHolder } from '../lock
 import type { Lease } from '../lock/lease.js';
 import { reportBackground } from '../lock/emit.js';
 import { enforceEvictionPolicy } from '../lock/redis/eviction-policy.js';
+import { RedisNodeStore } from '../nodes/redis-store.js';
 import type { HealthOptions } from '../lock/health.js';
 import { sleep } from '../lock/timers.js';
 import { checkDuration, checkName, checkOptions, checkSignal } from '../lock/validate.js';
@@ -196,7 +197,8 @@ export class Conductor extends EventEmitter<ConductorEvents> {
    * incarnation of the same id on this host still holds leases, they are broken and its nodes failed at once
    * instead of after their TTL. Rejects with `ConductorIdInUseError` while another live conductor has the id, and
    * with `EvictionPolicyError` (before anything is registered) when a Redis server that stores leases may evict keys,
-   * unless the `allowEviction` option is set (a warning then; also when CONFIG cannot be read to check it).
+   * or the server of a `RedisNodeStore` may evict its records (an `allkeys-*` policy), unless the `allowEviction`
+   * option is set (a warning then; also when CONFIG cannot be read to check it).
    * Calling it again returns the same registration.
    */
   start(): Promise<ConductorRecord> {
@@ -305,6 +307,7 @@ export class Conductor extends EventEmitter<ConductorEvents> {
       who: `Conductor "${this.id}"`,
       allowEviction: this.options.allowEviction,
       warn: (message, checks) => this.#warn(message, { servers: checks.map((c) => c.server) }),
+      records: this.options.nodes instanceof RedisNodeStore ? this.options.nodes.client : undefined,
     });
     const self = thisIncarnation();
     const resource = conductorResource(this.id);

@@ -324,8 +324,9 @@ export class BackendError extends LeaseholdError {
  * A Redis server that stores leases may evict keys (`maxmemory` set and a `maxmemory-policy` other than
  * `noeviction`): it could delete a live lock under memory pressure, silently (no `expired` event; a rival can take the
  * resource while its holder still believes it holds it), and with an `allkeys-*` policy also the records that keep
- * fences growing. `Conductor.start()` and `RecoveryManager.start()` refuse to start with it, unless given
- * `allowEviction: true`. Nothing was registered or subscribed.
+ * fences growing; or a Redis server that stores a `RedisNodeStore`'s records (no TTL) has an `allkeys-*` policy.
+ * `Conductor.start()` and `RecoveryManager.start()` refuse to start with it, unless given `allowEviction: true`.
+ * Nothing was registered or subscribed.
  *
  * @example
  * ```ts
@@ -351,13 +352,27 @@ export class EvictionPolicyError extends LeaseholdError {
       readonly maxmemory: number | null;
       /** Its `maxmemory-policy`, or `null` when unread. */
       readonly policy: string | null;
+      /** What it stores: `leases` (the default), or `records` without a TTL, such as a `RedisNodeStore`'s nodes. */
+      readonly holds?: 'leases' | 'records';
     }[],
   ) {
-    const each = servers.map((s) => `${s.server} (maxmemory ${s.maxmemory ?? '?'} bytes, maxmemory-policy ${s.policy ?? '?'})`).join(', ');
-    const fences = servers.some((s) => s.policy?.startsWith('allkeys-')) ? ', and its allkeys policy can evict the fence records too' : '';
+    const each = (list: typeof servers): string =>
+      list.map((s) => `${s.server} (maxmemory ${s.maxmemory ?? '?'} bytes, maxmemory-policy ${s.policy ?? '?'})`).join(', ');
+    const leases = servers.filter((s) => s.holds !== 'records');
+    const records = servers.filter((s) => s.holds === 'records');
+    const risks: string[] = [];
+    if (leases.length > 0) {
+      const fences = leases.some((s) => s.policy?.startsWith('allkeys-')) ? ', and its allkeys policy can evict the fence records too' : '';
+      risks.push(
+        `Redis ${each(leases)} may evict keys under memory pressure: it can delete a live lock silently (no expiry event; ` +
+          `another holder can take the node while its holder still believes it holds it)${fences}`,
+      );
+    }
+    if (records.length > 0) {
+      risks.push(`Redis ${each(records)} stores node records without a TTL, and its allkeys policy can evict them under memory pressure (a node's state and fence would vanish)`);
+    }
     super(
-      `Redis ${each} may evict keys under memory pressure: it can delete a live lock silently (no expiry event; another ` +
-        `holder can take the node while its holder still believes it holds it)${fences}. Set \`maxmemory-policy noeviction\` ` +
+      `${risks.join('; ')}. Set \`maxmemory-policy noeviction\` ` +
         '(CONFIG SET maxmemory-policy noeviction, and in redis.conf), or pass allowEviction: true to start anyway with a warning.',
     );
   }

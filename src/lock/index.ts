@@ -45,5 +45,5 @@ export { LOCK_MANAGER_DEFAULTS, type LockManagerOptions, type ResolvedLockManage
 export { KeySpace } from './redis/keys.js';
 export { QuorumBackend, type QuorumBackendOptions } from './quorum/quorum-backend.js';
 export { REDIS_BACKEND_DEFAULTS, RedisBackend, type RedisBackendOptions } from './redis/redis-backend.js';
-export { checkEvictionPolicy, type EvictionCheck } from './redis/eviction-policy.js';
+export { checkEvictionPolicy, checkRecordEvictionPolicy, type EvictionCheck } from './redis/eviction-policy.js';
 export type { RedisClient } from './redis/scripts.js';

@@ -112,6 +112,11 @@ export class RedisNodeStore implements NodeStore {
     nodeScripts.define(client);
   }
 
+  /** The ioredis client this store uses (yours: leasehold never closes it). */
+  get client(): RedisClient {
+    return this.#client;
+  }
+
   /** Reads one node (one `HMGET`). Rejects with `NodeNotFoundError` when there is none. */
   async get(id: string): Promise<Node> {
     checkNodeId(id);

@@ -6,6 +6,7 @@ import type { Lease } from '../lock/lease.js';
 import { QuorumBackend } from '../lock/quorum/quorum-backend.js';
 import type { KeySpace } from '../lock/redis/keys.js';
 import { enforceEvictionPolicy } from '../lock/redis/eviction-policy.js';
+import { RedisNodeStore } from '../nodes/redis-store.js';
 import { RedisBackend } from '../lock/redis/redis-backend.js';
 import { Repeater } from '../lock/timers.js';
 import { checkName, checkOptions, show } from '../lock/validate.js';
@@ -210,8 +211,8 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
   /**
    * Subscribes to expiry events (enabling them where CONFIG allows; a `degraded` event says when it can't), runs a
    * first sweep, and sweeps every `sweepIntervalMs` from then on. Resolves once subscribed and swept. Rejects with
-   * `EvictionPolicyError` (before subscribing) when a Redis server that stores leases may evict keys, unless the
-   * `allowEviction` option is set (a `degraded` event then; also when CONFIG cannot be read to check it).
+   * `EvictionPolicyError` (before subscribing) when a Redis server that stores leases may evict keys, or the server of
+   * a `RedisNodeStore` may evict its records (an `allkeys-*` policy), unless the `allowEviction` option is set (a `degraded` event then; also when CONFIG cannot be read to check it).
    */
   async start(): Promise<void> {
     if (this.#state !== 'idle') return;
@@ -220,6 +221,7 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
       await enforceEvictionPolicy(this.options.locks.options.backend, {
         who: `RecoveryManager "${this.owner}"`,
         allowEviction: this.options.allowEviction,
+        records: this.options.nodes instanceof RedisNodeStore ? this.options.nodes.client : undefined,
         warn: (message) => {
           this.#emit('degraded', message);
           if (this.listenerCount('degraded') === 0 && !this.options.logger) process.emitWarning(message, { code: 'LEASEHOLD_EVICTION_POLICY' });

@@ -2,7 +2,8 @@
 // allkeys-* policy may evict a live lock: a silent loss (no `expired` event; a rival takes the resource while its
 // holder still believes it holds it), shown first on a real server. Conductor.start() and RecoveryManager.start()
 // therefore refuse such a server with EvictionPolicyError, start with a warning when told `allowEviction: true` (or
-// when CONFIG cannot be read to check), and start quietly on noeviction. Private redis-server processes only.
+// when CONFIG cannot be read to check), and start quietly on noeviction. A RedisNodeStore's own server is checked
+// too, where only allkeys-* evicts (node records carry no TTL). Private redis-server processes only.
 import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -14,7 +15,9 @@ import {
   RecoveryManager,
   RedisBackend,
   RedisConductorRegistry,
+  RedisNodeStore,
   checkEvictionPolicy,
+  checkRecordEvictionPolicy,
   conductorResource,
   type Logger,
 } from '../../src/index.js';
@@ -83,7 +86,7 @@ describe('fault: maxmemory with an evicting policy', () => {
       server(['--rename-command', 'CONFIG', '""']),
     ]);
     const check = async (redis: Redis) => (await checkEvictionPolicy(new RedisBackend(redis)))[0];
-    expect(await check(evicting.redis)).toEqual({ server: `127.0.0.1:${evicting.server.port}`, maxmemory: 2 * 1024 * 1024, policy: 'allkeys-lru', verdict: 'evicting', error: null });
+    expect(await check(evicting.redis)).toEqual({ server: `127.0.0.1:${evicting.server.port}`, maxmemory: 2 * 1024 * 1024, policy: 'allkeys-lru', verdict: 'evicting', error: null, holds: 'leases' });
     expect(await check(volatile.redis)).toMatchObject({ policy: 'volatile-lru', verdict: 'evicting' });
     expect(await check(noeviction.redis)).toMatchObject({ maxmemory: 2 * 1024 * 1024, policy: 'noeviction', verdict: 'safe' });
     expect(await check(plain.redis)).toMatchObject({ maxmemory: 0, verdict: 'safe' });
@@ -126,6 +129,41 @@ describe('fault: maxmemory with an evicting policy', () => {
     expect(manager.listening).toEqual([]);
     expect(manager.counters().sweeps).toBe(0);
     await manager.stop();
+  });
+
+  it("checks a RedisNodeStore's own server: only an allkeys policy evicts its records (they carry no TTL)", async () => {
+    const { redis } = await server(['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction']);
+    const { redis: allkeys } = await server(EVICTING);
+    const { redis: volatile } = await server(['--maxmemory', '2mb', '--maxmemory-policy', 'volatile-lru']);
+    expect(await checkRecordEvictionPolicy(allkeys)).toEqual([
+      expect.objectContaining({ verdict: 'evicting', policy: 'allkeys-lru', holds: 'records' }),
+    ]);
+    expect(await checkRecordEvictionPolicy(volatile)).toEqual([expect.objectContaining({ verdict: 'safe', policy: 'volatile-lru', holds: 'records' })]);
+    // The same volatile policy is a risk for leases, which carry a TTL.
+    expect(await checkEvictionPolicy(new RedisBackend(volatile))).toEqual([expect.objectContaining({ verdict: 'evicting', holds: 'leases' })]);
+
+    // Locks on a noeviction server, nodes on an allkeys one: both components refuse, naming the node store's server.
+    const w = { ...world(redis, 'records-refuse'), nodes: new RedisNodeStore(allkeys, { prefix: 'records-refuse' }) };
+    const conductor = new Conductor({ id: 'c-records', ...w });
+    const error = await conductor.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EvictionPolicyError);
+    expect(error).toMatchObject({ servers: [{ server: `127.0.0.1:${allkeys.options.port}`, policy: 'allkeys-lru', holds: 'records' }] });
+    expect((error as Error).message).toMatch(/node records without a TTL.*maxmemory-policy noeviction/);
+    expect(conductor.state).toBe('idle');
+    expect(await w.registry.get('c-records')).toBeNull();
+    const manager = new RecoveryManager({ locks: w.locks, nodes: w.nodes, subscriber: redis });
+    await expect(manager.start()).rejects.toThrow(EvictionPolicyError);
+    expect(manager.listening).toEqual([]);
+    await manager.stop();
+
+    // Nodes on a volatile-lru server: their records are never evicted there, so both start quietly.
+    const safe = { ...world(redis, 'records-safe'), nodes: new RedisNodeStore(volatile, { prefix: 'records-safe' }) };
+    const logger = capture();
+    const quiet = new Conductor({ id: 'c-records-ok', ...safe, logger });
+    await quiet.start();
+    cleanup.push(() => quiet.stop());
+    expect(quiet.state).toBe('running');
+    expect(logger.warnings).toEqual([]);
   });
 
   it('allowEviction: true starts both with a warning', async () => {

@@ -13,6 +13,7 @@ import { EvictionPolicyError } from '../errors.js';
 import { settleWithin } from '../health.js';
 import { errorFields, redactSecrets } from '../logger.js';
 import { RedisBackend } from './redis-backend.js';
+import type { RedisClient } from './scripts.js';
 
 /**
  * What one Redis server says about eviction.
@@ -32,13 +33,19 @@ export interface EvictionCheck {
   /** Its `maxmemory-policy` (e.g. `"noeviction"`, `"allkeys-lru"`), or `null` when it could not be read. */
   readonly policy: string | null;
   /**
-   * `safe`: nothing is evicted (no `maxmemory`, or `noeviction`); `evicting`: live locks and fence records may be
-   * evicted; `unknown`: CONFIG is disabled, renamed or forbidden (managed services often do that), or the server did
+   * `safe`: nothing it holds is evicted (no `maxmemory`, or `noeviction`; for `records`, any policy but
+   * `allkeys-*`); `evicting`: live locks and fence records (or, for `records`, node records) may be evicted; `unknown`: CONFIG is disabled, renamed or forbidden (managed services often do that), or the server did
    * not answer in time.
    */
   readonly verdict: 'safe' | 'evicting' | 'unknown';
   /** Why the verdict is `unknown` (credentials in URLs redacted), else `null`. */
   readonly error: string | null;
+  /**
+   * What the server was checked for: `leases` (lock keys, which carry a TTL, and their records: any evicting policy
+   * is a risk) or `records` (keys without a TTL, such as a `RedisNodeStore`'s nodes: only `allkeys-*` policies evict
+   * them).
+   */
+  readonly holds: 'leases' | 'records';
 }
 
 /** How long one server may take to answer CONFIG GET before its verdict is `unknown`, in ms. */
@@ -61,11 +68,29 @@ const CHECK_TIMEOUT_MS = 2_000;
  * ```
  */
 export async function checkEvictionPolicy(backend: LockBackend): Promise<EvictionCheck[]> {
-  const servers = await serversOf(backend);
+  return checkServers(await serversOf(backend), 'leases');
+}
+
+/**
+ * Like {@link checkEvictionPolicy}, for a client whose keys carry no TTL (a `RedisNodeStore`'s): only an `allkeys-*`
+ * policy with `maxmemory` set evicts them, so only that verdict is `evicting`. Reads the server of a standalone or
+ * Sentinel client, each master of a Cluster. Never rejects.
+ *
+ * @example
+ * ```ts
+ * const [check] = await checkRecordEvictionPolicy(redis);
+ * if (check?.verdict === 'evicting') console.error(`${check.server} may evict node records (${check.policy})`);
+ * ```
+ */
+export async function checkRecordEvictionPolicy(client: RedisClient): Promise<EvictionCheck[]> {
+  return checkServers(await serversOfClient(client), 'records');
+}
+
+function checkServers(servers: readonly Redis[], holds: EvictionCheck['holds']): Promise<EvictionCheck[]> {
   return Promise.all(
     servers.map((server) =>
-      settleWithin(read(server), CHECK_TIMEOUT_MS, (error) =>
-        unknown(nameOf(server), error === null ? `no answer to CONFIG GET within ${CHECK_TIMEOUT_MS} ms` : errorFields(error).message),
+      settleWithin(read(server, holds), CHECK_TIMEOUT_MS, (error) =>
+        unknown(nameOf(server), holds, error === null ? `no answer to CONFIG GET within ${CHECK_TIMEOUT_MS} ms` : errorFields(error).message),
       ),
     ),
   );
@@ -78,9 +103,20 @@ export async function checkEvictionPolicy(backend: LockBackend): Promise<Evictio
  */
 export async function enforceEvictionPolicy(
   backend: LockBackend,
-  options: { readonly who: string; readonly allowEviction: boolean; readonly warn: (message: string, checks: readonly EvictionCheck[]) => void },
+  options: {
+    readonly who: string;
+    readonly allowEviction: boolean;
+    readonly warn: (message: string, checks: readonly EvictionCheck[]) => void;
+    /** A client whose keys carry no TTL (a node store's), checked too unless its servers already were for leases. */
+    readonly records?: RedisClient | undefined;
+  },
 ): Promise<EvictionCheck[]> {
-  const checks = await checkEvictionPolicy(backend);
+  const leases = await checkEvictionPolicy(backend);
+  const checked = new Set(leases.map((c) => c.server));
+  // A server already checked for leases (usually the same client) is not read again: the lease rule is the stricter.
+  const recordServers = options.records === undefined ? [] : (await serversOfClient(options.records)).filter((server) => !checked.has(nameOf(server)));
+  const records = await checkServers(recordServers, 'records');
+  const checks = [...leases, ...records];
   const evicting = checks.filter((c) => c.verdict === 'evicting');
   const unknowns = checks.filter((c) => c.verdict === 'unknown');
   if (evicting.length > 0) {
@@ -100,14 +136,7 @@ export async function enforceEvictionPolicy(
 
 /** The servers to check: the masters that hold `backend`'s keys. */
 async function serversOf(backend: LockBackend): Promise<Redis[]> {
-  if (backend instanceof RedisBackend) {
-    const client = backend.client;
-    if (!client.isCluster) return [client as Redis];
-    const cluster = client as Cluster;
-    // Until its first slot refresh, a Cluster client lists its startup nodes (replicas too) as masters.
-    if (cluster.status !== 'ready') await settleWithin(cluster.ping(), CHECK_TIMEOUT_MS, () => null);
-    return cluster.nodes('master');
-  }
+  if (backend instanceof RedisBackend) return serversOfClient(backend.client);
   // Quorum mode (QuorumBackend, not imported here: it imports this layer): one RedisBackend per master.
   const masters = (backend as { readonly masters?: unknown }).masters;
   if (Array.isArray(masters) && masters.every((m) => m instanceof RedisBackend)) {
@@ -116,14 +145,24 @@ async function serversOf(backend: LockBackend): Promise<Redis[]> {
   return [];
 }
 
-async function read(server: Redis): Promise<EvictionCheck> {
+/** The server of a standalone or Sentinel client; each master of a Cluster. */
+async function serversOfClient(client: RedisClient): Promise<Redis[]> {
+  if (!client.isCluster) return [client as Redis];
+  const cluster = client as Cluster;
+  // Until its first slot refresh, a Cluster client lists its startup nodes (replicas too) as masters.
+  if (cluster.status !== 'ready') await settleWithin(cluster.ping(), CHECK_TIMEOUT_MS, () => null);
+  return cluster.nodes('master');
+}
+
+async function read(server: Redis, holds: EvictionCheck['holds']): Promise<EvictionCheck> {
   const name = nameOf(server);
   const [memory, policy] = await Promise.all<unknown>([server.config('GET', 'maxmemory'), server.config('GET', 'maxmemory-policy')]);
   const bytes = valueOf(memory, 'maxmemory');
   const rule = valueOf(policy, 'maxmemory-policy');
-  if (bytes === null || rule === null || !/^\d+$/.test(bytes)) return unknown(name, 'CONFIG GET did not return maxmemory and maxmemory-policy');
+  if (bytes === null || rule === null || !/^\d+$/.test(bytes)) return unknown(name, holds, 'CONFIG GET did not return maxmemory and maxmemory-policy');
   const maxmemory = Number(bytes);
-  return { server: name, maxmemory, policy: rule, verdict: maxmemory === 0 || rule === 'noeviction' ? 'safe' : 'evicting', error: null };
+  const evicts = maxmemory > 0 && (holds === 'leases' ? rule !== 'noeviction' : rule.startsWith('allkeys-'));
+  return { server: name, maxmemory, policy: rule, verdict: evicts ? 'evicting' : 'safe', error: null, holds };
 }
 
 /** The value of `name` in a CONFIG GET reply (a flat [name, value] array, or a map in RESP3). */
@@ -140,8 +179,8 @@ function valueOf(reply: unknown, name: string): string | null {
   return null;
 }
 
-function unknown(server: string, error: string): EvictionCheck {
-  return { server, maxmemory: null, policy: null, verdict: 'unknown', error: redactSecrets(error) };
+function unknown(server: string, holds: EvictionCheck['holds'], error: string): EvictionCheck {
+  return { server, maxmemory: null, policy: null, verdict: 'unknown', error: redactSecrets(error), holds };
 }
 
 function nameOf(server: Redis): string {
