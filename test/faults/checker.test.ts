@@ -1,7 +1,10 @@
 // The checker itself (pure logic on hand-written histories): it must catch each kind of violation it promises to.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { check } from './checker.js';
-import type { Entry, HistoryEvent } from './history.js';
+import { readHistory, type Entry, type HistoryEvent } from './history.js';
 
 let clock = 0;
 const at = (who: string, pid: number, event: HistoryEvent, t = (clock += 10)): Entry => ({ ...event, t, who, pid });
@@ -138,5 +141,14 @@ describe('history checker', () => {
     const f = check(h, { endOfRun: 60, expectRecovery: false }).fairness;
     expect(f).toMatchObject({ workers: 3, workersNeverAcquired: 1, minPerWorker: 0, maxPerWorker: 3, maxWaitMs: 40, maxUnfinishedWaitMs: 50, maxBypassed: 4 });
     expect(check(h.filter((e) => e.who === 'c'), { endOfRun: 60, expectRecovery: false }).fairness).toBeNull();
+  });
+
+  it('reads only whole lines of a history still being appended to (a read can see part of a write)', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'leasehold-history-')), 'history.jsonl');
+    const line = (t: number): string => `${JSON.stringify({ kind: 'killed', victim: 1, t, who: 'w', pid: 1 })}\n`;
+    writeFileSync(file, line(2) + line(1) + '{"kind":"acq');
+    expect(readHistory(file).map((e) => e.t)).toEqual([1, 2]);
+    writeFileSync(file, line(2) + line(1));
+    expect(readHistory(file)).toHaveLength(2);
   });
 });

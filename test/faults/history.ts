@@ -44,7 +44,11 @@ export class HistoryWriter {
   }
 }
 
-/** Reads a history file, ordered by time. */
+/**
+ * Reads a history file, ordered by time. Read while processes still append (a scenario looking for a holder to
+ * kill), the file may end in a line still being written: a read of a regular file can see part of a concurrent
+ * write. Only lines ended by their newline are read; once every writer has exited, that is all of them.
+ */
 export function readHistory(file: string): Entry[] {
   let text = '';
   try {
@@ -53,6 +57,7 @@ export function readHistory(file: string): Entry[] {
     return [];
   }
   return text
+    .slice(0, text.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Entry)
