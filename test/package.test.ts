@@ -2,11 +2,11 @@
 // `leasehold` bin runs.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { standalone, uniquePrefix } from './harness/env.js';
+import { closedPort } from './support/ports.js';
 
 const root = resolve(import.meta.dirname, '..');
 let dir: string;
@@ -34,18 +34,6 @@ beforeAll(() => {
   symlinkSync(join(root, 'node_modules', 'pg'), join(modules, 'pg'));
   for (const file of ['consumer.mjs', 'consumer.cjs']) cpSync(join(root, 'test', 'fixtures', file), join(dir, file));
 }, 60_000);
-
-/** A loopback port nothing listens on: the consumers' Pool fails to connect there, deterministically. */
-function closedPort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** The files an entry loads from dist: itself and, transitively, the chunks it imports or requires. */
 function entryFiles(entry: string): string[] {

@@ -4,7 +4,6 @@
 // PostgreSQL: LEASEHOLD_TEST_PG_URL, default postgres://postgres@127.0.0.1:5432/postgres. When it is unreachable the
 // tests are skipped with a loud warning, unless LEASEHOLD_REQUIRE_POSTGRES=1 (CI sets it): then they fail.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -21,6 +20,7 @@ import {
 import { POSTGRES_TABLE_DEFAULTS, PostgresNodeStore, migrate, migrationSql, type PostgresQueryable } from 'leasehold/postgres';
 import { PG_REQUIRED, PG_URL, probePostgres, redact, warnPostgresSkipped } from '../support/postgres.js';
 import { nodeStoreContract } from './store-contract.js';
+import { closedPort } from '../support/ports.js';
 
 const url = PG_URL;
 const required = PG_REQUIRED;
@@ -310,14 +310,3 @@ describe.skipIf(skip)('PostgresNodeStore', () => {
   });
 });
 
-/** A loopback port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}

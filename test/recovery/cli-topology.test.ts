@@ -4,7 +4,6 @@
 // before connecting, unreachable servers exit 3 naming redacted URLs, and a password is never printed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +22,7 @@ import {
 import { clusterClient, clusterNodes, masterClients, masters, standalone, standaloneClient, uniquePrefix } from '../harness/env.js';
 import { SENTINEL_MASTER, startSentinelSet, type SentinelSet } from '../harness/redis-sentinel.js';
 import { sleep } from '../support/wait.js';
+import { closedPort } from '../support/ports.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const SECRET = 's3cret-topology';
@@ -69,18 +69,6 @@ function start(args: readonly string[]): { child: ChildProcess; stdout: () => st
 /** Runs the CLI to completion. */
 function cli(...args: string[]): Promise<Run> {
   return start(args).done;
-}
-
-/** A loopback port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function until(condition: () => Promise<boolean>, ms: number, what: string): Promise<void> {

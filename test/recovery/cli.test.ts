@@ -4,7 +4,6 @@
 // recovery events until SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
@@ -26,6 +25,7 @@ import { PostgresNodeStore, migrate } from 'leasehold/postgres';
 import { standalone, standaloneClient, uniquePrefix } from '../harness/env.js';
 import { PG_REQUIRED, PG_URL, probePostgres, redact, warnPostgresSkipped } from '../support/postgres.js';
 import { sleep } from '../support/wait.js';
+import { closedPort } from '../support/ports.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const pgUnreachable = await probePostgres();
@@ -88,18 +88,6 @@ async function cli(...args: string[]): Promise<Run> {
   const run = await child.done;
   clearTimeout(timer);
   return run;
-}
-
-/** A loopback port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolvePort(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function until(condition: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
