@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   Conductor,
   EvictionPolicyError,
+  InvalidOptionError,
   LockManager,
   MemoryNodeStore,
   QuorumBackend,
@@ -138,6 +139,7 @@ describe('fault: maxmemory with an evicting policy', () => {
     expect(await checkRecordEvictionPolicy(allkeys)).toEqual([
       expect.objectContaining({ verdict: 'evicting', policy: 'allkeys-lru', holds: 'records' }),
     ]);
+    for (const bad of [null, {}, 'redis://127.0.0.1:1']) await expect(checkRecordEvictionPolicy(bad as never)).rejects.toThrow(InvalidOptionError);
     expect(await checkRecordEvictionPolicy(volatile)).toEqual([expect.objectContaining({ verdict: 'safe', policy: 'volatile-lru', holds: 'records' })]);
     // The same volatile policy is a risk for leases, which carry a TTL.
     expect(await checkEvictionPolicy(new RedisBackend(volatile))).toEqual([expect.objectContaining({ verdict: 'evicting', holds: 'leases' })]);

@@ -9,7 +9,7 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { LockBackend } from '../backend.js';
-import { EvictionPolicyError } from '../errors.js';
+import { EvictionPolicyError, InvalidOptionError } from '../errors.js';
 import { settleWithin } from '../health.js';
 import { errorFields, redactSecrets } from '../logger.js';
 import { RedisBackend } from './redis-backend.js';
@@ -74,7 +74,8 @@ export async function checkEvictionPolicy(backend: LockBackend): Promise<Evictio
 /**
  * Like {@link checkEvictionPolicy}, for a client whose keys carry no TTL (a `RedisNodeStore`'s): only an `allkeys-*`
  * policy with `maxmemory` set evicts them, so only that verdict is `evicting`. Reads the server of a standalone or
- * Sentinel client, each master of a Cluster. Never rejects.
+ * Sentinel client, each master of a Cluster. Rejects only with `InvalidOptionError` when `client` is not an ioredis
+ * client; a server that does not answer gets the verdict `unknown`.
  *
  * @example
  * ```ts
@@ -83,6 +84,9 @@ export async function checkEvictionPolicy(backend: LockBackend): Promise<Evictio
  * ```
  */
 export async function checkRecordEvictionPolicy(client: RedisClient): Promise<EvictionCheck[]> {
+  if (typeof client !== 'object' || client === null || typeof (client as { config?: unknown }).config !== 'function') {
+    throw new InvalidOptionError('checkRecordEvictionPolicy needs an ioredis Redis or Cluster client.');
+  }
   return checkServers(await serversOfClient(client), 'records');
 }
 
