@@ -18,6 +18,7 @@ import { MAX_DURATION_MS, checkDuration, checkInteger, checkName, checkOptions, 
 import { KeySpace } from './keys.js';
 import { decodeRecord, encodeRecord } from './records.js';
 import { lockScripts, type RedisClient } from './scripts.js';
+import { WriteBatcher } from './write-batcher.js';
 
 /**
  * Options of {@link RedisBackend}.
@@ -84,6 +85,7 @@ export class RedisBackend implements LockBackend {
   /** The key layout in use. */
   readonly keys: KeySpace;
   readonly #client: RedisClient;
+  readonly #batcher: WriteBatcher;
 
   /**
    * @param client - an ioredis `Redis` (standalone or Sentinel) or `Cluster` client; the scripts are defined on it
@@ -106,6 +108,7 @@ export class RedisBackend implements LockBackend {
     const shards = checkInteger('RedisBackend shards', given.shards ?? REDIS_BACKEND_DEFAULTS.shards, 1, 16384);
     this.keys = new KeySpace(prefix, shards);
     this.#client = client;
+    this.#batcher = new WriteBatcher(client);
     lockScripts.define(client);
   }
 
@@ -322,11 +325,18 @@ export class RedisBackend implements LockBackend {
     };
   }
 
+  /** One script call, its write batched with the other calls of this backend in flight (see {@link WriteBatcher}). */
   async #call(name: 'acquire' | 'release' | 'inspect' | 'leases' | 'break' | 'raiseFence' | 'abandon', args: (string | number)[]): Promise<unknown> {
+    const batcher = this.#batcher;
+    batcher.opening();
     try {
-      return await lockScripts.call(this.#client, name, args);
+      const reply = lockScripts.call(this.#client, name, args);
+      batcher.written();
+      return await reply;
     } catch (cause) {
       throw BackendError.wrap(cause);
+    } finally {
+      batcher.settled();
     }
   }
 

@@ -1,0 +1,153 @@
+// Concurrent acquires and releases share socket writes (WriteBatcher, Nagle-style): while a call of the backend
+// awaits its reply, the next calls are held in the socket and leave together. A lone call is written at once.
+// Counted on the real ioredis socket of a private server: `_write` (one chunk) and `_writev` (several) are the
+// socket's system-call entry points.
+import type { Socket } from 'node:net';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LockManager, RedisBackend } from '../../src/index.js';
+import { WRITE_BATCH } from '../../src/lock/redis/write-batcher.js';
+import { RedisServer } from '../harness/redis-server.js';
+
+type Writes = { writes: number; chunks: number; stop(): void };
+
+/** Counts the socket's writes (system calls) and the chunks (commands) they carried, until `stop()`. */
+function countWrites(socket: Socket): Writes {
+  const own = socket as unknown as Record<'_write' | '_writev', (...args: unknown[]) => unknown>;
+  const write = own._write;
+  const writev = own._writev;
+  const counts: Writes = {
+    writes: 0,
+    chunks: 0,
+    stop: () => {
+      own._write = write;
+      own._writev = writev;
+    },
+  };
+  own._write = function (this: unknown, ...args: unknown[]) {
+    counts.writes++;
+    counts.chunks++;
+    return write.apply(this, args);
+  };
+  own._writev = function (this: unknown, chunks: unknown, ...rest: unknown[]) {
+    counts.writes++;
+    counts.chunks += (chunks as unknown[]).length;
+    return writev.apply(this, [chunks, ...rest]);
+  };
+  return counts;
+}
+
+const afterTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('write batching of concurrent calls (private standalone server)', () => {
+  let server: RedisServer;
+  let redis: Redis;
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+    await redis.ping();
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+
+  it('a lone call is written at once; calls made while it is in flight wait for the turn, then leave together', async () => {
+    const backend = new RedisBackend(redis, { prefix: 'wb-lone' });
+    const locks = new LockManager({ backend, ttlMs: 10_000 });
+    const socket = redis.stream;
+    try {
+      await locks.using('warm', { owner: 'a' }, () => undefined); // loads the scripts on this connection
+      const first = locks.acquire('r0', { owner: 'a' });
+      expect(socket.writableCorked).toBe(0); // nothing of ours was in flight: written now
+      const more = ['r1', 'r2', 'r3'].map((resource) => locks.acquire(resource, { owner: 'a' }));
+      expect(socket.writableCorked).toBeGreaterThan(0); // held behind the first
+      expect(socket.writableLength).toBeGreaterThan(0);
+      await afterTurn();
+      expect(socket.writableCorked).toBe(0); // the turn ended: written
+      const leases = await Promise.all([first, ...more]);
+      expect(leases.map((lease) => lease.resource)).toEqual(['r0', 'r1', 'r2', 'r3']);
+      expect(new Set(leases.map((lease) => lease.fence)).size).toBe(4);
+      await Promise.all(leases.map((lease) => lease.release()));
+      expect(socket.writableCorked).toBe(0);
+    } finally {
+      await locks.close();
+    }
+  });
+
+  it('64 concurrent acquire/release loops make far fewer writes than commands, and every call is right', async () => {
+    const backend = new RedisBackend(redis, { prefix: 'wb-many' });
+    const locks = new LockManager({ backend, ttlMs: 10_000 });
+    const socket = redis.stream;
+    try {
+      await locks.using('warm', { owner: 'a' }, () => undefined);
+      const counts = countWrites(socket);
+      const fences = new Map<string, number[]>();
+      try {
+        await Promise.all(
+          Array.from({ length: 64 }, async (_, worker) => {
+            for (let i = 0; i < 20; i++) {
+              const resource = `w${worker}-r${i % 3}`;
+              const lease = await locks.acquire(resource, { owner: `worker-${worker}` });
+              fences.set(resource, [...(fences.get(resource) ?? []), lease.fence]);
+              expect(await lease.release()).toBe(true);
+            }
+          }),
+        );
+      } finally {
+        counts.stop();
+      }
+      expect(counts.chunks).toBe(64 * 20 * 2); // every acquire and release was written, once
+      // Unbatched, every command is its own write. Batched, a write carries up to WRITE_BATCH commands (more when
+      // the turn ends first). Generous bound: at least twice fewer writes than commands.
+      expect(counts.writes).toBeLessThanOrEqual(counts.chunks / 2);
+      expect(counts.writes).toBeGreaterThanOrEqual(Math.ceil(counts.chunks / (64 * 2)));
+      for (const [resource, list] of fences) {
+        expect(list, resource).toEqual([...list].sort((a, b) => a - b));
+        expect(new Set(list).size, resource).toBe(list.length);
+      }
+      expect(socket.writableCorked).toBe(0);
+      expect(WRITE_BATCH).toBeGreaterThan(1);
+    } finally {
+      await locks.close();
+    }
+  });
+
+  it('other commands sent on the shared connection in the same turn are held too, and all answer', async () => {
+    const backend = new RedisBackend(redis, { prefix: 'wb-shared' });
+    const locks = new LockManager({ backend, ttlMs: 10_000 });
+    try {
+      await locks.using('warm', { owner: 'a' }, () => undefined);
+      const first = locks.acquire('s0', { owner: 'a' });
+      const second = locks.acquire('s1', { owner: 'a' });
+      const user = redis.set('wb-shared:user-key', 'v'); // the application's own command, same turn
+      expect((redis.stream).writableCorked).toBeGreaterThan(0);
+      expect(await user).toBe('OK');
+      const leases = await Promise.all([first, second]);
+      expect(await redis.get('wb-shared:user-key')).toBe('v');
+      await Promise.all(leases.map((lease) => lease.release()));
+    } finally {
+      await locks.close();
+    }
+  });
+
+  it('a connection dropped while writes are held fails those calls with a BackendError and leaves no cork behind', async () => {
+    const client = server.client({ maxRetriesPerRequest: 0, retryStrategy: () => null });
+    await client.ping();
+    const backend = new RedisBackend(client, { prefix: 'wb-drop' });
+    const socket = client.stream;
+    const first = backend.acquire({ resource: 'd0', token: 't0', owner: 'a', purpose: '', ttlMs: 10_000 });
+    const held = backend.acquire({ resource: 'd1', token: 't1', owner: 'a', purpose: '', ttlMs: 10_000 });
+    expect(socket.writableCorked).toBeGreaterThan(0);
+    socket.destroy(); // the connection breaks: the held bytes never leave
+    const outcomes = await Promise.allSettled([first, held]);
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected');
+      expect((outcome as PromiseRejectedResult).reason).toMatchObject({ name: 'BackendError' });
+    }
+    await afterTurn();
+    expect(socket.writableCorked).toBe(0);
+    client.disconnect();
+  });
+});
