@@ -70,13 +70,8 @@ interface Internals {
   readonly control: LeaseControl;
 }
 
-const internals = new WeakMap<Lease, Internals>();
-
-function get(lease: Lease): Internals {
-  const found = internals.get(lease);
-  if (!found) throw new TypeError('Not a lease issued by a LockManager.');
-  return found;
-}
+/** Reads a lease's private state (set in the class's static block: a private field, not a WeakMap, is cheap). */
+let get: (lease: Lease) => Internals;
 
 /**
  * One acquisition of a resource: exclusive while it is held, kept alive by its manager's heartbeats.
@@ -117,7 +112,7 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
     this.fence = init.fence;
     this.acquiredAt = init.acquiredAt;
     this.previous = init.previous;
-    internals.set(this, {
+    this.#own = {
       state: 'held',
       ttlMs: init.ttlMs,
       deadline: init.deadline,
@@ -126,7 +121,16 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
       releasing: null,
       abort: null,
       control,
-    });
+    };
+  }
+
+  readonly #own: Internals;
+
+  static {
+    get = (lease) => {
+      if (!(#own in lease)) throw new TypeError('Not a lease issued by a LockManager.');
+      return lease.#own;
+    };
   }
 
   /**
@@ -240,7 +244,7 @@ export const leaseState = {
     const own = get(lease);
     if (own.state !== 'held') return false;
     own.state = 'released';
-    emitGuarded(own.control.listenerFailed, () => lease.emit('released'));
+    if (lease.listenerCount('released') > 0) emitGuarded(own.control.listenerFailed, () => lease.emit('released'));
     return true;
   },
 };

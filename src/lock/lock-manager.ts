@@ -445,7 +445,8 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   async #release(lease: Lease): Promise<boolean> {
     const wasHeld = leaseState.released(lease);
     this.#held.delete(lease);
-    if (this.#held.size === 0) this.#heartbeat.stop();
+    // The heartbeat is not stopped here when nothing is left: its next beat finds nothing due and stops itself. A
+    // caller that acquires and releases in a loop then keeps one timer instead of arming and clearing one per lease.
     let deleted = false;
     try {
       deleted = await this.#backend.release(lease.resource, lease.token);
@@ -477,6 +478,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   }
 
   #emit<E extends keyof LockManagerEvents>(event: E, ...args: Parameters<LockManagerEvents[E]>): void {
+    if (this.#telemetry === null && this.listenerCount(event) === 0) return; // the hot path: nobody listens
     const emit = this.emit.bind(this) as (event: E, ...args: Parameters<LockManagerEvents[E]>) => boolean;
     emitGuarded((error) => this.#report(error), () => emit(event, ...args));
     const telemetry: { readonly [K in keyof LockManagerEvents]: LockManagerEvents[K] } | null = this.#telemetry; // one handler per event

@@ -6,12 +6,9 @@ export const MAX_DURATION_MS = 2_147_483_647;
 /** Largest resource, owner or purpose, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 512;
 
-/** A UTF-16 surrogate with no partner: JavaScript strings may hold one, UTF-8 (hence Redis and PostgreSQL) cannot. */
-const LONE_SURROGATE = /\p{Cs}/u;
-
-/** Whether `value` is well-formed Unicode: no lone surrogate (`String.prototype.isWellFormed`, before ES2024). */
+/** Whether `value` is well-formed Unicode: no lone UTF-16 surrogate, which UTF-8 (hence Redis and PostgreSQL) cannot encode. */
 export function isWellFormed(value: string): boolean {
-  return !LONE_SURROGATE.test(value);
+  return (value as unknown as { isWellFormed(): boolean }).isWellFormed(); // ES2024, in every Node >= 20
 }
 
 /** A short, safe rendering of a bad value for error messages. */
@@ -51,6 +48,7 @@ export function checkName(what: string, value: unknown): string {
       `${what} must be well-formed Unicode: it holds a lone surrogate, which UTF-8 cannot encode (Redis would store U+FFFD instead, and another name could share its key); got ${show(value)}.`,
     );
   }
+  if (value.length * 3 <= MAX_NAME_BYTES) return value; // a UTF-16 unit takes at most 3 UTF-8 bytes: short enough
   const bytes = Buffer.byteLength(value, 'utf8');
   if (bytes > MAX_NAME_BYTES) {
     throw new InvalidNameError(`${what} must be at most ${MAX_NAME_BYTES} UTF-8 bytes; got ${bytes} bytes (${show(value)}).`);
