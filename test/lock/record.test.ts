@@ -24,6 +24,9 @@ describe('resource records', () => {
     if (!granted.acquired) throw new Error('not granted');
     expect(granted.acquiredAt).toBeGreaterThanOrEqual(before);
     expect(granted.acquiredAt).toBeLessThanOrEqual(after);
+    // A fresh resource's fence is the server's time in µs (TIME's seconds, then its µs zero-padded to 6 digits).
+    expect(granted.fence).toBeGreaterThanOrEqual(before * 1000);
+    expect(granted.fence).toBeLessThan((after + 1) * 1000);
     const raw = await redis.hget(backend.keys.metaKey(backend.keys.shardOf('n1')), 'n1');
     expect(raw).toBe(`${granted.fence}\t${granted.acquiredAt - Math.floor(granted.fence / 1000)}\t2\tc1deploy`);
     expect(raw!.split('\t')[1]!.length).toBeLessThanOrEqual(2);

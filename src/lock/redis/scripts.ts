@@ -14,7 +14,7 @@ export type { RedisClient } from './script-set.js';
 
 /** The lock backend's scripts. */
 export const lockScripts = new ScriptSet('lock', {
-  acquire: { lua: libLua + acquireLua, keys: 3 },
+  acquire: { lua: acquireLua, keys: 3 }, // self-contained: the hot path, kept lean
   extend: { lua: libLua + extendLua, keys: 1 },
   release: { lua: releaseLua, keys: 2 },
   inspect: { lua: inspectLua, keys: 3 },
