@@ -28,8 +28,15 @@ export type QuorumContenderId = (typeof QUORUM_CONTENDER_IDS)[number];
 /** The quorum contenders leasehold's quorum mode is compared with. */
 export const QUORUM_PEER_IDS = ['redlock-quorum', 'semaphore-redlock'] as const satisfies readonly QuorumContenderId[];
 export type QuorumPeerId = (typeof QUORUM_PEER_IDS)[number];
+/**
+ * Reference rows of the uncontended workload, not targets: the raw floor on an ioredis client with
+ * `enableAutoPipelining`, i.e. with a write batching of its own, as leasehold batches its writes (README, Topologies).
+ */
+export const REFERENCE_IDS = ['raw-autopipelined'] as const;
+export type ReferenceId = (typeof REFERENCE_IDS)[number];
+
 /** Any contender of any workload. */
-export type AnyContenderId = ContenderId | QuorumContenderId;
+export type AnyContenderId = ContenderId | QuorumContenderId | ReferenceId;
 
 /** Releases what one `acquire` took. */
 export type Release = () => Promise<void>;
@@ -83,6 +90,17 @@ export const CONTENDER_INFO: Record<ContenderId, { readonly label: string; reado
   },
 };
 
+/** How each reference contender is configured: printed in the report. */
+export const REFERENCE_INFO: Record<ReferenceId, { readonly label: string; readonly settings: string }> = {
+  'raw-autopipelined': {
+    label: 'raw floor, client with `enableAutoPipelining` (reference)',
+    settings:
+      'the raw floor above on its own ioredis client created with `enableAutoPipelining: true`, which sends the commands ' +
+      'made in one event-loop tick as one pipeline. Not a peer and not a target: it shows what batching writes alone buys a ' +
+      'bare lock, next to leasehold, which batches its own writes.',
+  },
+};
+
 /** The redlock settings used for both redlock flavours. */
 const REDLOCK_SETTINGS = { retryCount: -1, retryDelay: RETRY_DELAY_MS, retryJitter: RETRY_DELAY_MS / 2 } as const;
 
@@ -102,11 +120,16 @@ export async function createContender(id: ContenderId, client: Redis, prefix: st
   }
 }
 
-async function rawContender(client: Redis, prefix: string): Promise<Contender> {
+/** Creates reference contender `id` (uncontended workload only) on `client`, which the caller made for it. */
+export function createReferenceContender(id: ReferenceId, client: Redis, prefix: string): Promise<Contender> {
+  return rawContender(client, prefix, id);
+}
+
+async function rawContender(client: Redis, prefix: string, id: 'raw' | ReferenceId = 'raw'): Promise<Contender> {
   const raw = new RawLock(client, TTL_MS);
   await raw.prepare();
   return {
-    id: 'raw',
+    id,
     async acquire(resource) {
       const key = `${prefix}:${resource}`;
       const started = performance.now();

@@ -5,10 +5,13 @@ import {
   PEER_IDS,
   QUORUM_CONTENDER_IDS,
   QUORUM_CONTENDER_INFO,
+  REFERENCE_IDS,
+  REFERENCE_INFO,
   RENEWAL_INFO,
   TTL_MS,
   type AnyContenderId,
   type ContenderId,
+  type ReferenceId,
 } from './contenders.js';
 import type { MachineInfo } from './machine.js';
 import { percentile } from './stats.js';
@@ -93,6 +96,7 @@ export interface ReportInput {
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 const TTL_LABEL = `${TTL_MS / 1000} s`;
 const label = (id: ContenderId): string => CONTENDER_INFO[id].label;
+const labelOrReference = (id: ContenderId | ReferenceId): string => (id in REFERENCE_INFO ? REFERENCE_INFO[id as ReferenceId].label : label(id as ContenderId));
 const row = (cells: readonly (string | number)[]): string => `| ${cells.join(' | ')} |`;
 const header = (cells: readonly string[]): string => `${row(cells)}\n${row(cells.map(() => '---'))}`;
 
@@ -170,7 +174,7 @@ function throughputTables<Id extends AnyContenderId>(
 
 function uncontendedSection({ results, config }: ReportInput): string {
   const c = config.uncontended;
-  const tables = throughputTables(results.uncontended!, CONTENDER_IDS, label, 'raw', ['× raw', 'server CPU µs/op', 'server commands/op']);
+  const tables = throughputTables(results.uncontended!, [...CONTENDER_IDS, ...REFERENCE_IDS], labelOrReference, 'raw', ['× raw', 'server CPU µs/op', 'server commands/op']);
   return [
     '## 1. Uncontended acquire + release',
     '',
@@ -182,6 +186,12 @@ function uncontendedSection({ results, config }: ReportInput): string {
       'Client CPU = user + system time of the benchmark process per acquire+release; server CPU = `used_cpu_user + ' +
       'used_cpu_sys` of redis-server (INFO cpu) per acquire+release; server commands = `INFO commandstats` delta per ' +
       'acquire+release, commands run inside scripts included.',
+    '',
+    'Writes: leasehold batches its own writes on its connection (Nagle-style: while one of its calls awaits a reply, ' +
+      'the next ones leave together, at the end of the event-loop turn or every 8 calls; README, Topologies). The raw ' +
+      'floor and the peers write each command as it is made, as their users call them. At concurrency 64 that batching ' +
+      'is most of leasehold\'s lead; the last row, the raw floor on a client with `enableAutoPipelining` (a reference, ' +
+      'not a target), shows what batching alone buys a bare lock.',
     '',
     ...tables,
   ].join('\n').trimEnd();
@@ -519,6 +529,7 @@ function methodSection({ results }: ReportInput): string {
     'All contenders use a 10 s TTL and their own retry loop with a ~10 ms delay. Per contender:',
     '',
     ...CONTENDER_IDS.map((id) => `- **${label(id)}**: ${CONTENDER_INFO[id].settings}`),
+    ...REFERENCE_IDS.map((id) => `- **${REFERENCE_INFO[id].label}** (section 1 only): ${REFERENCE_INFO[id].settings}`),
     ...(results.quorum
       ? ['', 'Quorum mode (section 8), over three masters m1, m2, m3:', '', ...QUORUM_CONTENDER_IDS.map((id) => `- **${QUORUM_CONTENDER_INFO[id].label}**: ${QUORUM_CONTENDER_INFO[id].settings}`)]
       : []),

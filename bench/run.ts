@@ -13,7 +13,16 @@ import { RECOVERY_DEFAULTS } from '../src/index.js';
 import { RedisServer } from '../test/harness/redis-server.js';
 import { startBenchCluster } from './cluster.js';
 import { killAllConductors } from './conductor-process.js';
-import { CONTENDER_IDS, PEER_IDS, QUORUM_CONTENDER_IDS, createContender, createQuorumContender, type Contender } from './contenders.js';
+import {
+  CONTENDER_IDS,
+  PEER_IDS,
+  QUORUM_CONTENDER_IDS,
+  REFERENCE_IDS,
+  createContender,
+  createQuorumContender,
+  createReferenceContender,
+  type Contender,
+} from './contenders.js';
 import { loadNow, machineInfo } from './machine.js';
 import { pingRoundTripUs } from './redis-stats.js';
 import { renderReport, type BenchConfig } from './report.js';
@@ -125,10 +134,16 @@ async function main(): Promise<void> {
         contenders.push(await createContender(id, client, `bench-${id}`));
       }
       if (run('uncontended')) {
+        const references: Contender[] = [];
+        for (const id of REFERENCE_IDS) {
+          const client = server.client({ enableAutoPipelining: true });
+          clients.push(client);
+          references.push(await createReferenceContender(id, client, `bench-${id}`));
+        }
         uncontended = [];
         for (const concurrency of CONFIG.uncontended.concurrencies) {
           log(`workload 1: uncontended acquire+release, concurrency ${concurrency}`);
-          uncontended.push(await runUncontended(contenders, { ...CONFIG.uncontended, concurrency, stats: [stats], log }));
+          uncontended.push(await runUncontended([...contenders, ...references], { ...CONFIG.uncontended, concurrency, stats: [stats], log }));
         }
       }
       if (run('contended')) {
