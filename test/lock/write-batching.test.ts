@@ -3,10 +3,11 @@
 // Counted on the real ioredis socket of a private server: `_write` (one chunk) and `_writev` (several) are the
 // socket's system-call entry points.
 import type { Socket } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockManager, RedisBackend } from '../../src/index.js';
 import { WRITE_BATCH } from '../../src/lock/redis/write-batcher.js';
+import { clusterClient, uniquePrefix } from '../harness/env.js';
 import { RedisServer } from '../harness/redis-server.js';
 
 type Writes = { writes: number; chunks: number; stop(): void };
@@ -149,5 +150,61 @@ describe('write batching of concurrent calls (private standalone server)', () =>
     await afterTurn();
     expect(socket.writableCorked).toBe(0);
     client.disconnect();
+  });
+});
+
+describe('write batching on the shared Redis Cluster (3 masters)', () => {
+  let cluster: Cluster;
+  beforeAll(async () => {
+    cluster = clusterClient();
+    await cluster.ping();
+  });
+  afterAll(() => cluster?.disconnect());
+
+  it('holds the connection of every master while calls are in flight; 64 loops make far fewer writes than commands', async () => {
+    const backend = new RedisBackend(cluster, { prefix: uniquePrefix('wb-cluster') });
+    const locks = new LockManager({ backend, ttlMs: 10_000 });
+    try {
+      // Warm up: one call per shard loads the scripts on every master and settles the slot map.
+      await Promise.all(Array.from({ length: 32 }, (_, i) => locks.using(`warm-${i}`, { owner: 'a' }, () => undefined)));
+      const masters = cluster.nodes('master');
+      expect(masters.length).toBe(3);
+      const sockets = masters.map((node) => node.stream);
+      const first = locks.acquire('c0', { owner: 'a' });
+      expect(sockets.every((socket) => socket.writableCorked === 0)).toBe(true); // a lone call is written at once
+      const second = locks.acquire('c1', { owner: 'a' });
+      expect(sockets.every((socket) => socket.writableCorked > 0)).toBe(true); // then every master's connection is held
+      await afterTurn();
+      expect(sockets.every((socket) => socket.writableCorked === 0)).toBe(true);
+      await Promise.all((await Promise.all([first, second])).map((lease) => lease.release()));
+
+      const counts = sockets.map(countWrites);
+      const fences = new Map<string, number[]>();
+      try {
+        await Promise.all(
+          Array.from({ length: 64 }, async (_, worker) => {
+            for (let i = 0; i < 10; i++) {
+              const resource = `w${worker}-r${i % 3}`;
+              const lease = await locks.acquire(resource, { owner: `worker-${worker}` });
+              fences.set(resource, [...(fences.get(resource) ?? []), lease.fence]);
+              expect(await lease.release()).toBe(true);
+            }
+          }),
+        );
+      } finally {
+        for (const count of counts) count.stop();
+      }
+      const chunks = counts.reduce((sum, count) => sum + count.chunks, 0);
+      const writes = counts.reduce((sum, count) => sum + count.writes, 0);
+      expect(chunks).toBe(64 * 10 * 2); // every acquire and release was written, once, to some master
+      expect(writes).toBeLessThanOrEqual(chunks / 2);
+      for (const [resource, list] of fences) {
+        expect(list, resource).toEqual([...list].sort((a, b) => a - b));
+        expect(new Set(list).size, resource).toBe(list.length);
+      }
+      expect(sockets.every((socket) => socket.writableCorked === 0)).toBe(true);
+    } finally {
+      await locks.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from 'ioredis';
 import type { RedisClient } from './script-set.js';
 
 /**
@@ -15,26 +16,26 @@ interface Corkable {
 }
 
 /**
- * Nagle's algorithm for leasehold's commands on one standalone ioredis connection. While one of them awaits its
- * reply, the next ones are held in the socket (`cork`) and written together, in one system call, when the event
- * loop turns (`setImmediate`) or after {@link WRITE_BATCH} commands, whichever comes first. With nothing in
+ * Nagle's algorithm for leasehold's commands on one ioredis client. While one of them awaits its reply, the next
+ * ones are held in the socket (`cork`) and written together, in one system call, when the event loop turns
+ * (`setImmediate`) or after {@link WRITE_BATCH} commands per connection, whichever comes first. With nothing in
  * flight a command is written at once, so a lone caller waits for nothing.
  *
  * Why: under concurrency a socket write costs more client CPU than everything else an acquire or release does;
  * 64 concurrent acquires made 64 writes per event-loop turn. Other commands sent on the same connection in the
  * same turn are held with ours and leave in the same write, at most one event-loop turn later.
  *
- * Cluster clients pass through unchanged: their commands go to per-master connections chosen inside ioredis.
+ * On a Cluster client the connections of every master are held alike (a command goes to its slot's master).
  */
 export class WriteBatcher {
   readonly #client: RedisClient;
   #inFlight = 0;
-  #corked: Corkable | null = null;
+  #corked: Corkable[] | null = null;
   #held = 0;
   readonly #flush = (): void => {
-    const stream = this.#corked;
+    const streams = this.#corked;
     this.#corked = null;
-    stream?.uncork();
+    if (streams) for (const stream of streams) stream.uncork();
   };
 
   constructor(client: RedisClient) {
@@ -42,34 +43,47 @@ export class WriteBatcher {
   }
 
   /**
-   * Call right before writing a command: corks the socket when a command of ours is already in flight. Each
+   * Call right before writing a command: corks the connections when a command of ours is already in flight. Each
    * `opening()` must be followed by {@link WriteBatcher.written} once the command is written, and by
    * {@link WriteBatcher.settled} once it settles.
    */
   opening(): void {
     if (this.#inFlight++ === 0 || this.#corked !== null) return;
-    const client = this.#client;
-    if (client.isCluster || client.status !== 'ready') return;
-    const stream = (client as { stream?: Corkable }).stream;
-    if (!stream?.writable) return;
-    stream.cork();
-    this.#corked = stream;
+    const streams = this.#writableStreams();
+    if (streams.length === 0) return;
+    for (const stream of streams) stream.cork();
+    this.#corked = streams;
     this.#held = 0;
     setImmediate(this.#flush);
   }
 
-  /** The command was handed to the socket: after {@link WRITE_BATCH} held commands, they are written now. */
+  /** The command was handed to its socket: after {@link WRITE_BATCH} held commands per connection, they are written now. */
   written(): void {
-    const stream = this.#corked;
-    if (stream !== null && ++this.#held >= WRITE_BATCH) {
+    const streams = this.#corked;
+    if (streams !== null && ++this.#held >= WRITE_BATCH * streams.length) {
       this.#held = 0;
-      stream.uncork();
-      stream.cork();
+      for (const stream of streams) {
+        stream.uncork();
+        stream.cork();
+      }
     }
   }
 
   /** The command's reply (or failure) arrived. */
   settled(): void {
     this.#inFlight--;
+  }
+
+  /** The sockets commands are written to now: the client's, or every master's on a Cluster; none while not ready. */
+  #writableStreams(): Corkable[] {
+    const client = this.#client;
+    if (client.status !== 'ready') return [];
+    const connections: readonly Redis[] = client.isCluster ? (client as Cluster).nodes('master') : [client as Redis];
+    const streams: Corkable[] = [];
+    for (const connection of connections) {
+      const stream = (connection as { stream?: Corkable }).stream;
+      if (connection.status === 'ready' && stream?.writable) streams.push(stream);
+    }
+    return streams;
   }
 }
