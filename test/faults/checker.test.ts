@@ -132,6 +132,22 @@ describe('history checker', () => {
     expect(r.recoveredBy).toEqual({ event: 1, sweep: 0, acquire: 1, other: 0 });
   });
 
+  it('allows an overlap after a fault that breaks exclusion, also when the first grant was in flight as the fault came', () => {
+    const breaks = 'the clock does not step';
+    const h: Entry[] = [
+      // a asked at 90; the fault is recorded at 100; a's grant is answered at 101 (Redis may have granted it before 100).
+      at('runner', 0, { kind: 'fault', name: 'clock jump', breaks }, 100),
+      at('a', 1, { kind: 'acquire-ok', resource: 'r', fence: 1, previousFence: null, startedAt: 90 }, 101),
+      at('b', 2, { kind: 'acquire-ok', resource: 'r', fence: 2, previousFence: null, startedAt: 110 }, 120),
+      at('b', 2, { kind: 'released', resource: 'r', fence: 2 }, 130),
+      at('a', 1, { kind: 'released', resource: 'r', fence: 1 }, 140),
+    ];
+    expect(check(h, { endOfRun: 200, expectRecovery: false })).toMatchObject({ overlaps: 0, overlapsAllowed: 1 });
+    // Asked after the fault: the fault cannot explain the overlap.
+    const later = h.map((e) => (e.kind === 'acquire-ok' && e.who === 'a' ? { ...e, startedAt: 100.5 } : e));
+    expect(check(later, { endOfRun: 200, expectRecovery: false })).toMatchObject({ overlaps: 1, overlapsAllowed: 0 });
+  });
+
   it('reports waits of a contention storm: who never got it, and the most grants to others during one wait', () => {
     const h: Entry[] = [];
     // Three waiters from t = 0: a gets it three times, b once (after waiting through a's three grants), c never.

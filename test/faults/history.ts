@@ -5,8 +5,11 @@ import { appendFileSync, readFileSync } from 'node:fs';
 
 /** One event of the history. */
 export type HistoryEvent =
-  /** `waitedMs`: how long the acquire call waited (contention storm), from its start to the grant. */
-  | { kind: 'acquire-ok'; resource: string; fence: number; previousFence: number | null; waitedMs?: number }
+  /**
+   * `waitedMs`: how long the acquire call waited (contention storm), from its start to the grant. `startedAt`: when
+   * the acquire call started (monotonic ms); Redis granted the lease somewhere between it and the event's `t`.
+   */
+  | { kind: 'acquire-ok'; resource: string; fence: number; previousFence: number | null; waitedMs?: number; startedAt?: number }
   /** `error`: why, when it was not a plain "held by someone else" (e.g. QuorumError); `waitedMs` as above. */
   | { kind: 'acquire-fail'; resource: string; error?: string; waitedMs?: number }
   | { kind: 'valid'; resource: string; fence: number; until: number }

@@ -133,7 +133,7 @@ while (now() < end) {
     await sleep(20);
     continue;
   }
-  history.record({ kind: 'acquire-ok', resource, fence: lease.fence, previousFence: lease.previous?.fence ?? null, ...(storm ? { waitedMs } : {}) });
+  history.record({ kind: 'acquire-ok', resource, fence: lease.fence, previousFence: lease.previous?.fence ?? null, startedAt: started, ...(storm ? { waitedMs } : {}) });
   track(lease);
   if (stubbornMs > 0) {
     stubbornUntil = now() + stubbornMs;
