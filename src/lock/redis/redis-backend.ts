@@ -17,6 +17,7 @@ import { redactSecrets } from '../logger.js';
 import { MAX_DURATION_MS, checkDuration, checkInteger, checkName, checkOptions, show } from '../validate.js';
 import { KeySpace } from './keys.js';
 import { decodeRecord, encodeRecord } from './records.js';
+import { ScriptSet } from './script-set.js';
 import { lockScripts, type RedisClient } from './scripts.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -330,9 +331,14 @@ export class RedisBackend implements LockBackend {
     const batcher = this.#batcher;
     batcher.opening();
     try {
-      const reply = lockScripts.call(this.#client, name, args);
+      const reply = lockScripts.evalsha(this.#client, name, args);
       batcher.written();
-      return await reply;
+      try {
+        return await reply;
+      } catch (error) {
+        if (!ScriptSet.isNoScript(error)) throw error;
+        return await lockScripts.evalSource(this.#client, name, args); // restarted, failed over, or never loaded here
+      }
     } catch (cause) {
       throw BackendError.wrap(cause);
     } finally {
