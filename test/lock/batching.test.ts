@@ -2,12 +2,11 @@
 // all sent together (one pipeline on a standalone server), so a beat's cost grows with the shards in use, not with
 // the lease count. Counted by Redis itself (INFO commandstats) on a private server, where no other test's traffic
 // can disturb the counts.
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LockManager, RedisBackend, type HeartbeatReport, type KeySpace } from '../../src/index.js';
 import { eventually } from '../support/wait.js';
-import { RedisServer } from '../harness/redis-server.js';
 import { resourcesCoveringShards } from '../support/shards.js';
+import { privateServer } from '../support/private-server.js';
 
 const TTL_MS = 1_500;
 /** Beats counted per measurement window. */
@@ -45,20 +44,7 @@ interface Measurement {
 }
 
 describe('batched heartbeats (private standalone server)', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  let admin: Redis;
-
-  beforeAll(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    admin = server.client();
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    admin?.disconnect();
-    await server?.stop();
-  });
+  const ctx = privateServer();
 
   /**
    * Holds `resources` in a fresh manager, lets one beat load the script on the connection, then counts the Redis
@@ -67,7 +53,7 @@ describe('batched heartbeats (private standalone server)', () => {
    * start (it starts one heartbeat interval after the event), so the window holds whole beats, and only those.
    */
   async function measure(prefix: string, shards: number | undefined, resources: (keys: KeySpace) => string[]): Promise<Measurement> {
-    const backend = new RedisBackend(redis, shards === undefined ? { prefix } : { prefix, shards });
+    const backend = new RedisBackend(ctx.redis, shards === undefined ? { prefix } : { prefix, shards });
     const locks = new LockManager({ backend, ttlMs: TTL_MS });
     const { heartbeatMs } = locks.options;
     const names = resources(backend.keys);
@@ -99,11 +85,11 @@ describe('batched heartbeats (private standalone server)', () => {
 
       for (let attempt = 1; attempt <= WINDOW_ATTEMPTS; attempt++) {
         const opened = await nextBeat();
-        await admin.config('RESETSTAT');
+        await ctx.admin.config('RESETSTAT');
         if (performance.now() - beats[opened - 1]!.at >= heartbeatMs) continue; // too slow: the next beat may be in
         let closed = opened;
         while (closed < opened + BEATS) closed = await nextBeat();
-        const info = parseInfo(String(await admin.call('INFO', 'commandstats', 'stats')));
+        const info = parseInfo(String(await ctx.admin.call('INFO', 'commandstats', 'stats')));
         if (performance.now() - beats[closed - 1]!.at >= heartbeatMs || beats.length !== closed) continue;
 
         expect(lostEvents).toEqual([]);
@@ -165,26 +151,26 @@ describe('batched heartbeats (private standalone server)', () => {
 
   it('renews leases named with colons, newlines, digits and multi-byte text in one packed call, and reports exactly the lost one', async () => {
     const prefix = 'batch-odd-names';
-    const backend = new RedisBackend(redis, { prefix, shards: 1 });
+    const backend = new RedisBackend(ctx.redis, { prefix, shards: 1 });
     const locks = new LockManager({ backend, ttlMs: TTL_MS });
     const names = ['a:b', 'x\ny', '12:', ':', '\n', '3:abc', 'nœud-✓-😀', 'plain', 'z'.repeat(512)];
     const lost: string[] = [];
     locks.on('lost', (lease) => lost.push(lease.resource));
     try {
       const leases = await Promise.all(names.map((resource) => locks.acquire(resource, { owner: 'packer' })));
-      await admin.del(backend.keys.lockKey('x\ny')); // only this lease's lock is gone
+      await ctx.admin.del(backend.keys.lockKey('x\ny')); // only this lease's lock is gone
       const beat = await eventually<HeartbeatReport>((done) => locks.once('heartbeat', done), 10 * locks.options.heartbeatMs, 'a heartbeat');
       expect(beat).toMatchObject({ leases: names.length, renewed: names.length - 1, lost: 1 });
       expect(lost).toEqual(['x\ny']);
       for (const lease of leases) {
         expect(lease.state).toBe(lease.resource === 'x\ny' ? 'lost' : 'held');
         if (lease.resource === 'x\ny') continue;
-        expect(await admin.get(backend.keys.lockKey(lease.resource))).toBe(lease.token);
+        expect(await ctx.admin.get(backend.keys.lockKey(lease.resource))).toBe(lease.token);
         // Renewed just now: nearly a whole TTL left (a lease not renewed would have lost a heartbeat interval).
-        expect(await admin.pttl(backend.keys.lockKey(lease.resource))).toBeGreaterThan(TTL_MS - locks.options.heartbeatMs / 2);
+        expect(await ctx.admin.pttl(backend.keys.lockKey(lease.resource))).toBeGreaterThan(TTL_MS - locks.options.heartbeatMs / 2);
       }
       // The held index got the renewed deadlines under the exact names.
-      const held = await admin.zrange(backend.keys.heldKey(0), 0, -1);
+      const held = await ctx.admin.zrange(backend.keys.heldKey(0), 0, -1);
       expect(held.sort()).toEqual([...names].sort());
     } finally {
       await locks.close();

@@ -18,8 +18,8 @@ import {
   type NodeStore,
 } from 'leasehold';
 import { clusterClient, standaloneClient, uniquePrefix } from '../harness/env.js';
-import { RedisServer } from '../harness/redis-server.js';
 import { nodeStoreContract, type StoreFactory } from './store-contract.js';
+import { privateServer } from '../support/private-server.js';
 
 type Client = Redis | Cluster;
 
@@ -236,29 +236,16 @@ describe('RedisNodeStore on a Cluster', () => {
 });
 
 describe('RedisNodeStore on a private server', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  let admin: Redis;
-
-  beforeAll(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    admin = server.client();
-  });
-  afterAll(async () => {
-    redis?.disconnect();
-    admin?.disconnect();
-    await server?.stop();
-  });
+  const ctx = privateServer();
 
   it('makes each write one round trip: one script call, and nothing else, whatever the outcome', async () => {
-    const store = new RedisNodeStore(redis, { prefix: 'one-call' });
+    const store = new RedisNodeStore(ctx.redis, { prefix: 'one-call' });
     // Warm-up: ioredis sends a script's first call on a connection as EVAL, later ones as EVALSHA.
     await store.create({ id: 'warm', provisionState: 'available' });
     await store.transition('warm', { from: ['available'], to: 'deploying', fence: 5 });
 
-    await admin.config('RESETSTAT');
-    const sent = vi.spyOn(redis, 'sendCommand');
+    await ctx.admin.config('RESETSTAT');
+    const sent = vi.spyOn(ctx.redis, 'sendCommand');
     const writes: (() => Promise<Node>)[] = [
       () => store.create({ id: 'n', provisionState: 'available', lastError: 'x', maintenance: true }),
       () => store.create({ id: 'n' }), // exists
@@ -271,7 +258,7 @@ describe('RedisNodeStore on a private server', () => {
     for (const write of writes) outcomes.push(await write().then(() => 'ok', (error: unknown) => (error as { code: string }).code));
     const names = sent.mock.calls.map(([command]) => command.name);
     sent.mockRestore();
-    const info = parseInfo(String(await admin.call('INFO', 'commandstats')));
+    const info = parseInfo(String(await ctx.admin.call('INFO', 'commandstats')));
 
     expect(outcomes).toEqual(['ok', 'NODE_EXISTS', 'ok', 'STALE_FENCE', 'INVALID_STATE', 'NODE_NOT_FOUND']);
     expect(names).toEqual(Array.from(writes, () => 'evalsha'));
@@ -280,8 +267,8 @@ describe('RedisNodeStore on a private server', () => {
   });
 
   it('validates every argument before calling Redis', async () => {
-    const store = new RedisNodeStore(redis, { prefix: 'no-call' });
-    const sent = vi.spyOn(redis, 'sendCommand');
+    const store = new RedisNodeStore(ctx.redis, { prefix: 'no-call' });
+    const sent = vi.spyOn(ctx.redis, 'sendCommand');
     const bad = (value: unknown): never => value as never;
     const attempts = [
       store.get(''),
@@ -297,16 +284,16 @@ describe('RedisNodeStore on a private server', () => {
   });
 
   it('reports a node Redis holds in a shape it cannot read as a BackendError', async () => {
-    const store = new RedisNodeStore(redis, { prefix: 'corrupt' });
-    await admin.hset('{corrupt}:node:bad', { provisionState: 'deploy', maintenance: '0', driver: '', fence: '0', updatedAt: '1' });
-    await admin.sadd('{corrupt}:all', 'bad');
+    const store = new RedisNodeStore(ctx.redis, { prefix: 'corrupt' });
+    await ctx.admin.hset('{corrupt}:node:bad', { provisionState: 'deploy', maintenance: '0', driver: '', fence: '0', updatedAt: '1' });
+    await ctx.admin.sadd('{corrupt}:all', 'bad');
     await expect(store.get('bad')).rejects.toBeInstanceOf(BackendError);
     await expect(store.list()).rejects.toBeInstanceOf(BackendError);
     await expect(store.get('none')).rejects.toBeInstanceOf(NodeNotFoundError);
   });
 
   it('reports Redis failures as BackendError with the cause, and never hangs', async () => {
-    const client = server.client({ enableOfflineQueue: false, retryStrategy: () => null });
+    const client = ctx.server.client({ enableOfflineQueue: false, retryStrategy: () => null });
     const store: NodeStore = new RedisNodeStore(client, { prefix: 'down' });
     if (client.status !== 'ready') await once(client, 'ready');
     await store.create({ id: 'n', provisionState: 'available' });
@@ -325,7 +312,7 @@ describe('RedisNodeStore on a private server', () => {
   });
 
   it('never lets a stale writer through, even with many writers on many connections', async () => {
-    const clients = Array.from({ length: 4 }, () => server.client());
+    const clients = Array.from({ length: 4 }, () => ctx.server.client());
     try {
       const stores = clients.map((c) => new RedisNodeStore(c, { prefix: 'race' }));
       await stores[0]!.create({ id: 'n', provisionState: 'cleaning' });
