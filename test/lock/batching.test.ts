@@ -177,6 +177,34 @@ describe('batched heartbeats (private standalone server)', () => {
     }
   });
 
+  it('renews, through the backend, tokens of any bytes and lengths up to 512, and names up to 512 bytes', async () => {
+    const backend = new RedisBackend(ctx.redis, { prefix: 'batch-odd-tokens', shards: 1 });
+    const leases = [
+      { resource: 'é'.repeat(256), token: 'tok\nwith newline' }, // 512 bytes
+      { resource: '001', token: '002' }, // digits where the lengths are read
+      { resource: 'r', token: '😀'.repeat(128) }, // 512 bytes
+      { resource: 'short', token: 't' },
+    ];
+    for (const { resource, token } of leases) {
+      expect(await backend.acquire({ resource, token, owner: 'packer', purpose: '', ttlMs: TTL_MS })).toMatchObject({ acquired: true });
+    }
+    await ctx.admin.set(backend.keys.lockKey('001'), 'someone else', 'PX', TTL_MS); // taken over: must be reported lost, left alone
+    const items = leases.map(({ resource, token }) => ({ resource, token, ttlMs: 3 * TTL_MS }));
+    const parts = await Promise.all(backend.extend(items, { timeoutMs: 5_000 }));
+    expect(parts).toHaveLength(1);
+    expect(parts[0]).toMatchObject({ indexes: [0, 1, 2, 3], renewed: [true, false, true, true], error: null });
+    for (const { resource, token } of leases) {
+      const key = backend.keys.lockKey(resource);
+      if (resource === '001') {
+        expect(await ctx.admin.get(key)).toBe('someone else');
+        expect(await ctx.admin.pttl(key)).toBeLessThanOrEqual(TTL_MS);
+      } else {
+        expect(await ctx.admin.get(key)).toBe(token);
+        expect(await ctx.admin.pttl(key)).toBeGreaterThan(TTL_MS); // renewed to 3 TTLs
+      }
+    }
+  });
+
   it('uses only the shards that hold leases: 3 shards in use out of 16, 3 calls per beat', async () => {
     const three = await measure('batch-3-shards', undefined, (keys) => {
       const wanted = new Set(resourcesCoveringShards(keys, 3).map((resource) => keys.shardOf(resource)));

