@@ -146,9 +146,9 @@ export class RedisBackend implements LockBackend {
   }
 
   /**
-   * Renews many leases: one script call per shard (at most 1,000 leases each), all sent in one round trip (one
-   * pipeline on a standalone client; on a Cluster each master gets its calls at once). A master that fails or
-   * stalls leaves only its own shards' items unknown.
+   * Renews many leases: one script call per shard (at most 1,000 leases each), all sent back to back without
+   * waiting for answers, so one round trip per master; each call leaves as soon as it is packed and each part
+   * resolves as its answer arrives. A master that fails or stalls leaves only its own shards' items unknown.
    */
   extend(items: readonly ExtendItem[], options: { readonly timeoutMs: number }): Promise<ExtendPart>[] {
     const list: unknown = items;
@@ -170,7 +170,7 @@ export class RedisBackend implements LockBackend {
       if (!group) groups.set(id, (group = { shard, ttlMs: item.ttlMs, indexes: [] }));
       group.indexes.push(index);
     });
-    const calls: { indexes: number[]; args: (string | number)[] }[] = [];
+    const parts: Promise<ExtendPart>[] = [];
     for (const { shard, ttlMs, indexes } of groups.values()) {
       for (let start = 0; start < indexes.length; start += EXTEND_CHUNK) {
         const chunk = indexes.slice(start, start + EXTEND_CHUNK);
@@ -179,18 +179,20 @@ export class RedisBackend implements LockBackend {
           const { resource, token } = items[i]!;
           packed += PACKED_LENGTH[Buffer.byteLength(resource, 'utf8')]! + PACKED_LENGTH[Buffer.byteLength(token, 'utf8')]! + resource + token;
         }
-        calls.push({ indexes: chunk, args: [this.keys.heldKey(shard), ttlMs, this.keys.lockPrefix(shard), packed] });
+        // Sent as soon as it is packed, not with the others at the end: Redis runs this call while the next ones
+        // are packed, and its answer is applied while Redis runs theirs.
+        const reply = this.#send('extend', [this.keys.heldKey(shard), ttlMs, this.keys.lockPrefix(shard), packed], options.timeoutMs);
+        parts.push(
+          reply.then((value): ExtendPart => {
+            if (value instanceof BackendError) return { indexes: chunk, renewed: null, error: value };
+            const renewed = chunk.map(() => true);
+            for (const position of value as number[]) renewed[position - 1] = false;
+            return { indexes: chunk, renewed, error: null };
+          }),
+        );
       }
     }
-    return this.#many('extend', calls.map((c) => c.args), options.timeoutMs).map((reply, n) =>
-      reply.then((value): ExtendPart => {
-        const { indexes } = calls[n]!;
-        if (value instanceof BackendError) return { indexes, renewed: null, error: value };
-        const renewed = indexes.map(() => true);
-        for (const position of value as number[]) renewed[position - 1] = false;
-        return { indexes, renewed, error: null };
-      }),
-    );
+    return parts;
   }
 
   /** Compare-and-delete by token; see scripts/release-2.lua. */
@@ -236,11 +238,11 @@ export class RedisBackend implements LockBackend {
   /** Reads only expired entries of each shard's `held` set (one call per shard, one round trip). */
   async orphans(limit: number): Promise<OrphanRecord[]> {
     checkInteger('orphans limit', limit, 1, 100_000);
-    const replies = await Promise.all(this.#many(
-      'orphans',
-      Array.from({ length: this.keys.shards }, (_, shard) => [this.keys.heldKey(shard), this.keys.metaKey(shard), this.keys.lockPrefix(shard), limit]),
-      ORPHANS_TIMEOUT_MS,
-    ));
+    const replies = await Promise.all(
+      Array.from({ length: this.keys.shards }, (_, shard) =>
+        this.#send('orphans', [this.keys.heldKey(shard), this.keys.metaKey(shard), this.keys.lockPrefix(shard), limit], ORPHANS_TIMEOUT_MS),
+      ),
+    );
     const failed = replies.find((reply) => reply instanceof BackendError);
     if (failed) throw failed;
     const found: OrphanRecord[] = [];
@@ -352,25 +354,13 @@ export class RedisBackend implements LockBackend {
   }
 
   /**
-   * Runs many calls of one script in one round trip: one pipeline on a standalone client; on a Cluster, all
-   * calls at once (ioredis sends each master its own, concurrently). One promise per call, resolving to its
-   * reply or to a {@link BackendError} where it failed or did not answer within `timeoutMs`; never rejecting.
+   * One call of a batch script (the renewal, the orphan listing), never rejecting: its reply, or a
+   * {@link BackendError} when it failed or did not answer within `timeoutMs`. Written at once unless other calls of
+   * this backend hold the socket (see {@link WriteBatcher}), so a batch's calls, made back to back, leave together
+   * or in quick succession: one round trip per master. On a Cluster the call goes to its shard's master.
    */
-  #many(name: 'extend' | 'orphans', argLists: (string | number)[][], timeoutMs: number): Promise<unknown>[] {
-    if (argLists.length === 0) return [];
-    if (this.#client.isCluster) {
-      return argLists.map((args) => settle(lockScripts.call(this.#client, name, args), timeoutMs));
-    }
-    const pipeline = this.#client.pipeline();
-    for (const args of argLists) void lockScripts.call(pipeline, name, args);
-    const whole = settle(pipeline.exec(), timeoutMs);
-    return argLists.map((_, n) =>
-      whole.then((replies) => {
-        if (replies instanceof BackendError) return replies;
-        const [error, value] = (replies as [Error | null, unknown][] | null)?.[n] ?? [new Error('no reply'), null];
-        return error ? BackendError.wrap(error) : value;
-      }),
-    );
+  #send(name: 'extend' | 'orphans', args: (string | number)[], timeoutMs: number): Promise<unknown> {
+    return settle(lockScripts.call(this.#client, name, args), timeoutMs);
   }
 }
 
