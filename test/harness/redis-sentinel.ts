@@ -101,7 +101,9 @@ export async function startSentinelSet(): Promise<SentinelSet> {
       const until = Date.now() + 20_000;
       for (;;) {
         const ports = await Promise.all(sentinels.map((s) => ask<string[]>(s.port, 'get-master-addr-by-name', SENTINEL_MASTER).then((r) => Number(r[1]))));
-        const role = String(await replica.call('ROLE'));
+        // While promoting it, the sentinels kill the replica's normal clients (CLIENT KILL TYPE normal), this short
+        // connection included: a ROLE cut off that way is asked again at the next poll.
+        const role = await replica.call('ROLE').then(String, () => '');
         if (ports.every((p) => p !== before) && role.startsWith('master')) return;
         if (Date.now() > until) throw new Error('failover did not complete within 20 s');
         await sleep(100);
