@@ -171,8 +171,11 @@ export const SCENARIOS: readonly Scenario[] = [
     ],
     async inject(ctx) {
       // First the subscriber connections are killed again and again around one orphan's expiry (ioredis reconnects
-      // and subscribes again in between); then their links are cut outright while two more holders die and their
-      // leases expire. Sweeps (and workers that happen to take an orphan) must recover each orphan once.
+      // and subscribes again in between): events, sweeps or a worker that takes the orphan recover it. Then their
+      // links are cut outright while two more holders die and their leases expire, and the two live workers are
+      // paused meanwhile, so that only sweeps can recover those orphans (a worker that took one first left the
+      // backstop untested in about one run in twenty). The paused workers' own leases expire too: also orphans,
+      // also the sweeps' to recover, and lost to their holders when they wake.
       ctx.fault('CLIENT KILL TYPE pubsub', 'every 25 ms for TTL + 300 ms, worker-0 killed holding a lease');
       await ctx.killHolding(ctx.workers[0]!);
       for (const stop = performance.now() + ctx.ttlMs + 300; performance.now() < stop; ) {
@@ -183,7 +186,11 @@ export const SCENARIOS: readonly Scenario[] = [
       for (const p of ctx.subscriberProxies) p.set({ kind: 'drop' });
       await ctx.killHolding(ctx.workers[1]!);
       await ctx.killHolding(ctx.workers[2]!);
+      const live = ctx.workers.slice(3);
+      ctx.fault('SIGSTOP', 'worker-3 and worker-4 for TTL + 1.5 s, while the subscribers are cut off');
+      for (const worker of live) worker.kill('SIGSTOP');
       await ctx.sleep(ctx.ttlMs + 1_500);
+      for (const worker of live) worker.kill('SIGCONT');
       for (const p of ctx.subscriberProxies) p.set({ kind: 'pass' });
     },
   },
