@@ -173,8 +173,8 @@ export const SCENARIOS: readonly Scenario[] = [
       // First the subscriber connections are killed again and again around one orphan's expiry (ioredis reconnects
       // and subscribes again in between): events, sweeps or a worker that takes the orphan recover it. Then their
       // links are cut outright while two more holders die and their leases expire, and the two live workers are
-      // paused meanwhile, so that only sweeps can recover those orphans (a worker that took one first left the
-      // backstop untested in about one run in twenty). The paused workers' own leases expire too: also orphans,
+      // paused meanwhile, so that only sweeps can recover those orphans (in one soak run the live workers took both
+      // first, and the backstop went untested). The paused workers' own leases expire too: also orphans,
       // also the sweeps' to recover, and lost to their holders when they wake.
       ctx.fault('CLIENT KILL TYPE pubsub', 'every 25 ms for TTL + 300 ms, worker-0 killed holding a lease');
       await ctx.killHolding(ctx.workers[0]!);
