@@ -224,6 +224,11 @@ function contendedSection({ results, config }: ReportInput): string {
       "critical sections of the least and most served worker in the median run, and Jain's index (1 = perfectly even, " +
       `1/${c.workers} = one worker got everything). Retry settings per contender are listed under Method.`,
     '',
+    'All workers share one client (and, for leasehold, one LockManager), as threads of one conductor would. The peers ' +
+      "poll on their retry delay. leasehold's workers wait inside their manager while one of them holds the resource, " +
+      'and each release hands the resource to the next in line in one script call (README, Topologies: waiting); with ' +
+      'no waiter in another process, it is never left free in between. Workers in separate processes poll, as the peers do.',
+    '',
     header(['contender', 'CS/s (median)', 'runs', 'violations (all runs)', 'max inside', 'per worker min / max', "Jain's index"]),
     ...lines,
   ].join('\n');

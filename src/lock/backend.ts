@@ -24,7 +24,40 @@ export interface AcquireRequest {
   readonly purpose: string;
   /** Lease time-to-live, ms: the lock expires this long after the grant unless renewed. */
   readonly ttlMs: number;
+  /**
+   * Set when the caller will ask again after a refusal: a prefix of every token its manager issues. A refusal by
+   * a holder whose token does not start with it marks the resource as waited for, so that the holder's manager
+   * lets it go free at release instead of handing it to waiters of its own ({@link LockBackend.handOver}).
+   * Backends without hand-overs ignore it.
+   */
+  readonly waiter?: string;
 }
+
+/**
+ * A backend's answer to {@link LockBackend.handOver}.
+ *
+ * @example
+ * ```ts
+ * const result: HandOverOutcome = await backend.handOver!({ resource: 'node:node-1', token: lease.token }, next);
+ * if (result.released && result.granted) console.log(`handed over with fence ${result.granted.fence}`);
+ * ```
+ */
+export type HandOverOutcome =
+  | {
+      /** The token did not hold the lock (the lease was lost): nothing was changed, nothing granted. */
+      readonly released: false;
+      /** Nothing was granted. */
+      readonly granted: null;
+    }
+  | {
+      /** The lease was released. */
+      readonly released: true;
+      /**
+       * The grant to the next acquisition; `null` when the resource was left free instead, because an acquisition
+       * of another manager was refused while the lease was held (it waits too, and must get its chance).
+       */
+      readonly granted: (AcquireOutcome & { readonly acquired: true }) | null;
+    };
 
 /**
  * A backend's answer to an acquisition.
@@ -253,6 +286,12 @@ export interface LockBackend {
   extend(items: readonly ExtendItem[], options: { readonly timeoutMs: number }): Promise<ExtendPart>[];
   /** Deletes the lease if `token` still holds it; `true` when it did. Never touches another holder's lease. */
   release(resource: string, token: string): Promise<boolean>;
+  /**
+   * Optional: releases `lease` and grants its resource to `next` in one atomic step (one round trip), unless the
+   * lease was lost or another manager's acquisition waits for the resource (see {@link AcquireRequest.waiter}).
+   * {@link LockManager} uses it to pass a resource between acquisitions of its own; without it, they poll.
+   */
+  handOver?(lease: { readonly resource: string; readonly token: string }, next: AcquireRequest): Promise<HandOverOutcome>;
   /**
    * Gives the lease back as an orphan: deletes it if `token` still holds it but keeps (or makes) its orphan record,
    * so a resource taken over from a dead holder and given back unused is still found by recovery. With `previous`

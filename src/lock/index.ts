@@ -4,6 +4,7 @@ export type {
   BreakOutcome,
   ExtendItem,
   ExtendPart,
+  HandOverOutcome,
   LeaseRecord,
   LockBackend,
   OrphanRecord,

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
-import type { AcquireOutcome, BreakOutcome, LeaseRecord, LockBackend, OrphanRecord, ResourceState } from './backend.js';
+import type { AcquireOutcome, BreakOutcome, HandOverOutcome, LeaseRecord, LockBackend, OrphanRecord, ResourceState } from './backend.js';
 import { monotonicNow } from './clock.js';
 import { emitGuarded, reportBackground } from './emit.js';
 import { LeaseLostError, LockHeldError, ManagerClosedError, type LeaseLostReason } from './errors.js';
 import { resolveHealthOptions, settleWithin, type HealthOptions, type LockHealth } from './health.js';
 import { Lease, leaseState, type LeaseControl } from './lease.js';
+import { LocalWaiters, type Wake } from './local-waiters.js';
 import { checkHeartbeatFits, driftMs, resolveLockManagerOptions, type LockManagerOptions, type ResolvedLockManagerOptions } from './options.js';
 import { errorFields } from './logger.js';
 import { LockTelemetry } from './telemetry.js';
@@ -122,6 +123,10 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   readonly options: ResolvedLockManagerOptions;
   readonly #backend: LockBackend;
   readonly #held = new Set<Lease>();
+  /** Acquisitions waiting for a resource that a lease of this manager holds: woken by its release, not polling. */
+  readonly #local = new LocalWaiters();
+  /** Whether the backend can hand a resource from one lease to the next in one call; else waiters poll. */
+  readonly #handsOver: boolean;
   readonly #heartbeat: Repeater;
   readonly #watch: DeadlineTimer;
   readonly #control: LeaseControl;
@@ -145,6 +150,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     super();
     this.options = resolveLockManagerOptions(options);
     this.#backend = this.options.backend;
+    this.#handsOver = typeof this.#backend.handOver === 'function';
     this.#heartbeat = new Repeater(this.options.heartbeatMs, () => this.#beat(), (error) => this.#report(error));
     this.#watch = new DeadlineTimer(monotonicNow, () => this.#expireDue());
     this.#control = {
@@ -276,6 +282,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     this.#closing ??= (async () => {
       this.#heartbeat.stop();
       this.#watch.clear();
+      this.#local.wakeAll();
       await Promise.allSettled([...this.#held].map((lease) => lease.release()));
     })();
     return this.#closing;
@@ -290,43 +297,86 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     const signal = checkSignal('acquire option signal', given.signal);
 
     const started = monotonicNow();
+    // Acquisitions that will ask again say so (`waiter`): a refusal by another manager's holder then marks the
+    // resource waited for, and that manager leaves it free at release instead of handing it to its own waiters.
+    const waiter = waitMs > 0 ? this.#tokenPrefix : undefined;
+    let wake: Wake = { kind: 'retry' };
     try {
-      for (let attempt = 0; ; attempt++) {
-        signal?.throwIfAborted();
-        if (this.#closing) throw new ManagerClosedError();
-        const outcome = await this.#attempt(resource, owner, purpose, signal);
+      for (;;) {
+        // A hand-over must be sent even now: the releasing lease depends on it (a grant nobody wants is given back).
+        if (wake.kind !== 'handOver') {
+          signal?.throwIfAborted();
+          if (this.#closing) throw new ManagerClosedError();
+        }
+        const handOver = wake.kind === 'handOver' ? wake : undefined;
+        wake = { kind: 'retry' };
+        const outcome = await this.#attempt(resource, owner, purpose, signal, waiter, handOver);
         if (outcome instanceof Lease) {
           this.#telemetry?.acquireEnded('acquired', monotonicNow() - started, resource, owner, null);
           return outcome;
         }
+        signal?.throwIfAborted(); // a hand-over sent while aborted
+        // Held by a lease of this manager: wait for it here instead of polling (see LocalWaiters). Woken and
+        // refused because another manager took the resource: the acquisitions parked behind this one poll too.
+        const local = this.#handsOver && this.#local.holds(resource);
+        if (!local) this.#local.scatter(resource);
         const waitedMs = monotonicNow() - started;
         if (waitedMs >= waitMs) {
           this.#telemetry?.acquireEnded(waitMs > 0 ? 'timeout' : 'contended', waitedMs, resource, owner, outcome.holder);
           return { ...outcome, waitedMs };
         }
-        const jittered = this.options.retryDelayMs * (0.5 + Math.random());
-        await sleep(Math.min(jittered, waitMs - waitedMs), signal);
+        if (outcome.then === 'now') continue; // a hand-over found the releasing lease lost: ask at once
+        if (local) wake = await this.#local.park(resource, waitMs - waitedMs, signal, handOver !== undefined);
+        // Polling: also when the resource was left free for another manager's waiter, which must get its chance.
+        if (!local || wake.kind === 'poll') {
+          const jittered = this.options.retryDelayMs * (0.5 + Math.random());
+          await sleep(Math.max(0, Math.min(jittered, waitMs - (monotonicNow() - started))), signal);
+        }
       }
     } catch (error) {
+      this.#local.scatter(resource); // this one will not ask again: none of its manager's may stay parked for nothing
       this.#telemetry?.acquireEnded('error', monotonicNow() - started, resource, owner, null);
       throw error;
     }
   }
 
-  async #attempt(resource: string, owner: string, purpose: string, signal: AbortSignal | undefined): Promise<Lease | (AcquireOutcome & { acquired: false })> {
+  /**
+   * One acquisition attempt: an acquire call, or with `handOver` the release of another lease of this manager
+   * and this grant in one call. A refusal says when to ask again: `now` (the hand-over found the releasing lease
+   * lost) or after the usual wait.
+   */
+  async #attempt(
+    resource: string,
+    owner: string,
+    purpose: string,
+    signal: AbortSignal | undefined,
+    waiter: string | undefined,
+    handOver: (Wake & { kind: 'handOver' }) | undefined,
+  ): Promise<Lease | (AcquireOutcome & { acquired: false; then: 'now' | 'later' })> {
     const { ttlMs, driftFactor } = this.options;
     const token = this.#tokenPrefix + (this.#tokenCount++).toString(36);
+    const request = waiter === undefined ? { resource, token, owner, purpose, ttlMs } : { resource, token, owner, purpose, ttlMs, waiter };
     const sentAt = monotonicNow();
     let outcome: AcquireOutcome;
     try {
-      outcome = await this.#backend.acquire({ resource, token, owner, purpose, ttlMs });
+      if (handOver) {
+        const result = await this.#backend.handOver!(handOver.lease, request).catch((error: unknown) => {
+          handOver.settle(error instanceof Error ? error : new Error(String(error)));
+          throw error;
+        });
+        handOver.settle(result);
+        if (!result.granted) return { acquired: false, holder: null, ttlMs: null, then: result.released ? 'later' : 'now' };
+        outcome = result.granted;
+      } else {
+        outcome = await this.#backend.acquire(request);
+      }
     } catch (error) {
       // The grant may have landed before the failure: give it back as an orphan (only this token's lock can be
       // deleted), so that if it took over a dead holder's orphan, recovery still finds it.
       this.#backend.abandon(resource, token).catch(() => undefined);
       throw error;
     }
-    if (!outcome.acquired) return outcome;
+    if (!outcome.acquired) return { ...outcome, then: 'later' };
     const deadline = sentAt + ttlMs - driftMs(ttlMs, driftFactor);
     if (this.#closing || signal?.aborted || monotonicNow() >= deadline) {
       // Given back unused. A grant that took over an orphan is given back as an orphan, never released: releasing
@@ -334,7 +384,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       await (outcome.previous ? this.#backend.abandon(resource, token, outcome.previous) : this.#backend.release(resource, token)).catch(() => false);
       signal?.throwIfAborted();
       if (this.#closing) throw new ManagerClosedError();
-      return { acquired: false, holder: null, ttlMs: null }; // the grant came back too late to be valid
+      return { acquired: false, holder: null, ttlMs: null, then: 'later' }; // the grant came back too late to be valid
     }
     const lease = new Lease(
       { resource, owner, purpose, token, fence: outcome.fence, ttlMs, acquiredAt: outcome.acquiredAt, previous: outcome.previous, deadline, sentAt },
@@ -342,6 +392,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     );
     if (this.#held.size === 0) this.#lastRenewedAt = monotonicNow();
     this.#held.add(lease);
+    this.#local.granted(resource);
     this.#watch.arm(deadline);
     this.#heartbeat.start();
     this.#emit('acquired', lease);
@@ -444,14 +495,26 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
 
   async #release(lease: Lease): Promise<boolean> {
     const wasHeld = leaseState.released(lease);
-    this.#held.delete(lease);
+    const wasListed = this.#held.delete(lease);
     // The heartbeat is not stopped here when nothing is left: its next beat finds nothing due and stops itself. A
     // caller that acquires and releases in a loop then keeps one timer instead of arming and clearing one per lease.
     let deleted = false;
+    let leftFree = false;
     try {
-      deleted = await this.#backend.release(lease.resource, lease.token);
+      // An acquisition of this manager parked on the resource is handed it: it sends this release with its grant.
+      const next = wasListed && this.#handsOver && !this.#closing ? this.#local.take(lease.resource) : undefined;
+      if (next) {
+        const result = await new Promise<HandOverOutcome>((resolve, reject) => {
+          next({ kind: 'handOver', lease: { resource: lease.resource, token: lease.token }, settle: (r) => (r instanceof Error ? reject(r) : resolve(r)) });
+        });
+        deleted = result.released;
+        leftFree = result.released && result.granted === null;
+      } else {
+        deleted = await this.#backend.release(lease.resource, lease.token);
+      }
       return deleted;
     } finally {
+      if (wasListed) this.#local.ended(lease.resource, leftFree ? 'poll' : 'retry');
       if (wasHeld) this.#emit('released', lease, deleted);
     }
   }
@@ -471,7 +534,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   #lose(lease: Lease, reason: LeaseLostReason): boolean {
     const cause = reason === 'deadline' ? this.#lastBeatError : undefined;
     const error = new LeaseLostError(lease.resource, lease.fence, reason, cause === undefined ? undefined : { cause });
-    this.#held.delete(lease);
+    if (this.#held.delete(lease)) this.#local.ended(lease.resource, 'retry');
     if (!leaseState.lost(lease, error)) return false;
     this.#emit('lost', lease, error);
     return true;

@@ -8,6 +8,7 @@
  * | `<prefix>:{<shard>}:lock:<resource>` | string, PX | the holder's token                  |
  * | `<prefix>:{<shard>}:meta`    | hash        | resource -> its record: last fence, owner, purpose, acquiredAt (kept after release) |
  * | `<prefix>:{<shard>}:held`    | sorted set  | resource -> lease deadline (server ms) |
+ * | `<prefix>:{<shard>}:wait:<resource>` | string, PX | set while another manager waits for the resource (no longer than the lease) |
  *
  * @example
  * ```ts
@@ -87,5 +88,14 @@ export class KeySpace {
   resourceKeys(resource: string): [string, string, string] {
     const shard = this.shardOf(resource);
     return [this.lockKey(resource, shard), this.metaKey(shard), this.heldKey(shard)];
+  }
+
+  /**
+   * A resource's wait mark: set when an acquisition is refused by a holder of another manager and will ask again,
+   * for no longer than the holder's lease; a manager with acquisitions of its own waiting then lets the resource
+   * go free at release instead of handing it over to them, so waiters elsewhere are not starved.
+   */
+  waitKey(resource: string, shard = this.shardOf(resource)): string {
+    return `${this.shardPrefix(shard)}:wait:${resource}`;
   }
 }

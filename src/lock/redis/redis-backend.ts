@@ -5,6 +5,7 @@ import type {
   BreakOutcome,
   ExtendItem,
   ExtendPart,
+  HandOverOutcome,
   LeaseRecord,
   LockBackend,
   OrphanRecord,
@@ -124,25 +125,61 @@ export class RedisBackend implements LockBackend {
     return this.#client;
   }
 
-  /** Takes the resource if free or orphaned (one script call); see scripts/acquire-3.lua. */
+  /** Takes the resource if free or orphaned (one script call); see scripts/acquire-4.lua. */
   async acquire(request: AcquireRequest): Promise<AcquireOutcome> {
-    if (typeof request !== 'object' || request === null) {
-      throw new InvalidOptionError('RedisBackend.acquire needs a request object: { resource, token, owner, purpose, ttlMs }.');
+    const args = this.#acquireArgs(request, 'RedisBackend.acquire');
+    return decodeAcquire(await this.#call('acquire', args));
+  }
+
+  /**
+   * Releases `lease` and grants its resource to `next` in one script call, unless the lease was lost or another
+   * manager's acquisition waits for the resource; see scripts/hand-over-4.lua.
+   */
+  async handOver(lease: { readonly resource: string; readonly token: string }, next: AcquireRequest): Promise<HandOverOutcome> {
+    if (typeof lease !== 'object' || lease === null) throw new InvalidOptionError('RedisBackend.handOver needs the lease to release: { resource, token }.');
+    checkName('token', lease.token);
+    const args = this.#acquireArgs(next, 'RedisBackend.handOver');
+    if (lease.resource !== next.resource) {
+      throw new InvalidOptionError(`RedisBackend.handOver passes one resource: the lease is on "${String(lease.resource)}", the next acquisition asks for "${next.resource}".`);
     }
-    const { resource, token, ttlMs, owner, purpose } = request;
+    const reply = await this.#call('handOver', [...args, lease.token]);
+    const [code] = reply as [number];
+    if (code === 3) return { released: false, granted: null };
+    if (code === 2) return { released: true, granted: null };
+    const outcome = decodeAcquire(reply);
+    if (!outcome.acquired) throw new BackendError(`The hand-over of "${next.resource}" released the lease but its grant was refused: the scripts are out of step.`);
+    return { released: true, granted: outcome };
+  }
+
+  /** Checks an acquisition request and makes the acquire script's KEYS and ARGV. */
+  #acquireArgs(request: AcquireRequest, what: string): (string | number)[] {
+    if (typeof request !== 'object' || request === null) {
+      throw new InvalidOptionError(`${what} needs a request object: { resource, token, owner, purpose, ttlMs, waiter? }.`);
+    }
+    const { resource, token, ttlMs, owner, purpose, waiter } = request;
     checkName('resource', resource);
     checkName('token', token);
     checkName('owner', owner);
     if (purpose !== '') checkName('purpose (or "" for none)', purpose);
     checkDuration('ttlMs', ttlMs);
-    const reply = await this.#call('acquire', [...this.keys.resourceKeys(resource), resource, token, ttlMs, owner, purpose, '0']);
-    const [granted, a, b, c, d] = reply as [number, unknown, unknown, unknown, unknown];
-    if (granted === 1) {
-      const holder = decodeRecord(c).holder;
-      return { acquired: true, fence: Number(a), acquiredAt: Number(b), previous: holder && { ...holder, expiredAt: Number(d) } };
+    if (waiter !== undefined) {
+      checkName('waiter', waiter);
+      if (!token.startsWith(waiter)) throw new InvalidOptionError(`The waiter "${waiter}" must be a prefix of the token "${token}": it names the acquisitions of one manager.`);
     }
-    const ttl = Number(b);
-    return { acquired: false, holder: decodeRecord(a).holder, ttlMs: ttl >= 0 ? ttl : null };
+    const shard = this.keys.shardOf(resource);
+    return [
+      this.keys.lockKey(resource, shard),
+      this.keys.metaKey(shard),
+      this.keys.heldKey(shard),
+      this.keys.waitKey(resource, shard),
+      resource,
+      token,
+      ttlMs,
+      owner,
+      purpose,
+      '0',
+      waiter ?? '',
+    ];
   }
 
   /**
@@ -195,12 +232,12 @@ export class RedisBackend implements LockBackend {
     return parts;
   }
 
-  /** Compare-and-delete by token; see scripts/release-2.lua. */
+  /** Compare-and-delete by token; see scripts/release-3.lua. */
   async release(resource: string, token: string): Promise<boolean> {
     checkName('resource', resource);
     checkName('token', token);
     const shard = this.keys.shardOf(resource);
-    return (await this.#call('release', [this.keys.lockKey(resource, shard), this.keys.heldKey(shard), resource, token])) === 1;
+    return (await this.#call('release', [this.keys.lockKey(resource, shard), this.keys.heldKey(shard), this.keys.waitKey(resource, shard), resource, token])) === 1;
   }
 
   /**
@@ -334,7 +371,7 @@ export class RedisBackend implements LockBackend {
   }
 
   /** One script call, its write batched with the other calls of this backend in flight (see {@link WriteBatcher}). */
-  async #call(name: 'acquire' | 'release' | 'inspect' | 'leases' | 'break' | 'raiseFence' | 'abandon', args: (string | number)[]): Promise<unknown> {
+  async #call(name: 'acquire' | 'handOver' | 'release' | 'inspect' | 'leases' | 'break' | 'raiseFence' | 'abandon', args: (string | number)[]): Promise<unknown> {
     const batcher = this.#batcher;
     batcher.opening();
     try {
@@ -380,4 +417,15 @@ function settle(promise: Promise<unknown>, ms: number): Promise<unknown> {
     timer.unref();
   });
   return Promise.race([promise.catch((cause: unknown) => BackendError.wrap(cause)), timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The acquire script's reply (scripts/acquire-4.lua) as an {@link AcquireOutcome}. */
+function decodeAcquire(reply: unknown): AcquireOutcome {
+  const [granted, a, b, c, d] = reply as [number, unknown, unknown, unknown, unknown];
+  if (granted === 1) {
+    const holder = decodeRecord(c).holder;
+    return { acquired: true, fence: Number(a), acquiredAt: Number(b), previous: holder && { ...holder, expiredAt: Number(d) } };
+  }
+  const ttl = Number(b);
+  return { acquired: false, holder: decodeRecord(a).holder, ttlMs: ttl >= 0 ? ttl : null };
 }

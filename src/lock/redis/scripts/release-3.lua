@@ -2,6 +2,7 @@
 --
 -- KEYS[1]  lock key of the resource
 -- KEYS[2]  held sorted set of the shard
+-- KEYS[3]  wait mark of the resource (see acquire-4.lua): it was about this lease, so it goes with it
 -- ARGV[1]  resource
 -- ARGV[2]  token
 --
@@ -12,6 +13,6 @@
 if redis.call('GET', KEYS[1]) ~= ARGV[2] then
   return 0
 end
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[3])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1

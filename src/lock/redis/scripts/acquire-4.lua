@@ -3,12 +3,16 @@
 -- KEYS[1]  lock key of the resource           (string: the holder's token, PX ttl)
 -- KEYS[2]  meta hash of the resource's shard  (resource -> record, see lib.lua)
 -- KEYS[3]  held sorted set of the shard       (resource -> lease deadline, server ms; removed on release)
+-- KEYS[4]  wait mark of the resource          (string, PX: another manager waits for it; see hand-over-4.lua)
 -- ARGV[1]  resource
 -- ARGV[2]  token
 -- ARGV[3]  ttl in ms
 -- ARGV[4]  owner
 -- ARGV[5]  purpose ('' for none)
 -- ARGV[6]  minimum fence (decimal string, '0' for none): a quorum writes back the highest fence it saw
+-- ARGV[7]  waiter: the caller's token prefix when it will ask again after a refusal, else ''. A refusal by a
+--          holder whose token does not start with it marks the resource waited for (KEYS[4]), for the lease's
+--          time left, so that the holder's manager does not hand it to its own waiters (hand-over-4.lua).
 --
 -- Reply, granted: {1, fence, acquiredAtMs, previousRecord or false, previousDeadlineMs or false}
 --   previousRecord is the record of a holder whose lease expired without being released (an orphan): the
@@ -20,7 +24,15 @@
 
 local resource = ARGV[1]
 if not redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then
-  return {0, redis.call('HGET', KEYS[2], resource), redis.call('PTTL', KEYS[1])}
+  local pttl = redis.call('PTTL', KEYS[1])
+  local waiter = ARGV[7]
+  if waiter ~= '' and pttl > 0 then
+    local holder = redis.call('GET', KEYS[1])
+    if holder and string.sub(holder, 1, #waiter) ~= waiter then
+      redis.call('SET', KEYS[4], '1', 'PX', pttl)
+    end
+  end
+  return {0, redis.call('HGET', KEYS[2], resource), pttl}
 end
 
 -- The hot path keeps string work to a minimum (measured: it was a third of the script's own cost). Usually the
