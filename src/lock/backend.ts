@@ -38,8 +38,11 @@ export interface AcquireRequest {
  *
  * @example
  * ```ts
- * const result: HandOverOutcome = await backend.handOver!({ resource: 'node:node-1', token: lease.token }, next);
- * if (result.released && result.granted) console.log(`handed over with fence ${result.granted.fence}`);
+ * // What a LockManager sends when it releases `lease` while an acquisition of its own waits for the resource
+ * const next: AcquireRequest = { resource: lease.resource, token: `${lease.token}-next`, owner: 'conductor-a', purpose: '', ttlMs: 10_000 };
+ * const result: HandOverOutcome | undefined = await backend.handOver?.({ resource: lease.resource, token: lease.token }, next);
+ * if (result?.granted) console.log(`handed over with fence ${result.granted.fence}`);
+ * else if (result?.released) console.log('released, and left free: another manager waits for it');
  * ```
  */
 export type HandOverOutcome =
@@ -56,8 +59,32 @@ export type HandOverOutcome =
        * The grant to the next acquisition; `null` when the resource was left free instead, because an acquisition
        * of another manager was refused while the lease was held (it waits too, and must get its chance).
        */
-      readonly granted: (AcquireOutcome & { readonly acquired: true }) | null;
+      readonly granted: AcquireGrant | null;
     };
+
+/**
+ * A granted acquisition: the answer of {@link LockBackend.acquire} when the resource was free (or orphaned), and
+ * the grant of a {@link LockBackend.handOver}.
+ *
+ * @example
+ * ```ts
+ * const outcome = await backend.acquire({ resource: 'node:node-1', token: 'token-1', owner: 'conductor-a', purpose: '', ttlMs: 10_000 });
+ * if (outcome.acquired) {
+ *   const grant: AcquireGrant = outcome;
+ *   console.log(`fence ${grant.fence}, granted at ${new Date(grant.acquiredAt).toISOString()}`);
+ * }
+ * ```
+ */
+export interface AcquireGrant {
+  /** Granted. */
+  readonly acquired: true;
+  /** The fence issued to this acquisition: greater than every fence issued before for this resource. */
+  readonly fence: number;
+  /** The server's clock when the lease was granted, epoch ms. */
+  readonly acquiredAt: number;
+  /** The holder whose lease expired without being released, when this acquisition took over an orphan. */
+  readonly previous: PreviousHolder | null;
+}
 
 /**
  * A backend's answer to an acquisition.
@@ -72,16 +99,7 @@ export type HandOverOutcome =
  * ```
  */
 export type AcquireOutcome =
-  | {
-      /** Granted. */
-      readonly acquired: true;
-      /** The fence issued to this acquisition: greater than every fence issued before for this resource. */
-      readonly fence: number;
-      /** The server's clock when the lease was granted, epoch ms. */
-      readonly acquiredAt: number;
-      /** The holder whose lease expired without being released, when this acquisition took over an orphan. */
-      readonly previous: PreviousHolder | null;
-    }
+  | AcquireGrant
   | {
       /** Refused: someone else holds the resource. */
       readonly acquired: false;

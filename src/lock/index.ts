@@ -1,4 +1,5 @@
 export type {
+  AcquireGrant,
   AcquireOutcome,
   AcquireRequest,
   BreakOutcome,

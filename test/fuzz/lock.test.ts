@@ -240,6 +240,35 @@ describe('fuzz: RedisBackend', () => {
     tally.expectSome();
   });
 
+  it('backend.acquire / release / handOver with odd requests work or throw a typed error, and never free a victim', async () => {
+    const token = mostly(fc.constantFrom('fz-1', 'fz-2', 'fz-1x', 'victim-token'), 4);
+    const request = optionsOf({
+      resource: resourceArb,
+      token,
+      owner: mostly(fc.constantFrom('fuzz-a', 'fuzz-b'), 6),
+      purpose: mostly(fc.constantFrom('', 'deploy'), 6),
+      ttlMs: mostly(fc.constantFrom(1_000, 5_000), 4),
+      waiter: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(undefined, 'fz-') }, oddValue),
+    });
+    const call = fc.record({ method: fc.constantFrom('acquire', 'release', 'handOver'), request, lease: optionsOf({ resource: resourceArb, token }) });
+    const tally = new Tally();
+    await fc.assert(
+      fc.asyncProperty(call, async ({ method, request, lease }) => {
+        const r = request as { resource: string; token: string; owner: string; purpose: string; ttlMs: number };
+        const l = lease as { resource: string; token: string };
+        const what = `backend.${method}(${method === 'handOver' ? `${render(lease)}, ` : ''}${render(request)})`;
+        const outcome = await mustBeTyped(what, () =>
+          method === 'acquire' ? backend.acquire(r) : method === 'release' ? backend.release(l?.resource, l?.token) : backend.handOver(l, r),
+        );
+        tally.add(outcome);
+        // Whatever was granted goes back, so that every run starts from free resources.
+        if (outcome.ok && typeof r === 'object' && r !== null && typeof r.resource === 'string') await backend.release(r.resource, r.token).catch(() => false);
+      }),
+      { numRuns: RUNS },
+    );
+    tally.expectSome();
+  });
+
   it('new RedisBackend(client, { prefix: 10n }) throws InvalidNameError, not a TypeError from rendering the bigint', () => {
     expect(() => new RedisBackend(redis, { prefix: 10n as unknown as string })).toThrow(InvalidNameError);
   });
