@@ -302,6 +302,8 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     const waiter = waitMs > 0 ? this.#tokenPrefix : undefined;
     let wake: Wake = { kind: 'retry' };
     try {
+      // Held by a lease of this manager: asking Redis now could only be refused. Wait in line at once.
+      if (waiter !== undefined && this.#handsOver && this.#local.holds(resource)) wake = await this.#local.park(resource, waitMs, signal, false);
       for (;;) {
         // A hand-over must be sent even now: the releasing lease depends on it (a grant nobody wants is given back).
         if (wake.kind !== 'handOver') {
