@@ -481,15 +481,21 @@ export class Conductor extends EventEmitter<ConductorEvents> {
     };
     const attempt = async (): Promise<void> => {
       if (this.#state !== 'running') return;
+      let lease: Lease | null = null;
       try {
-        const lease = await this.options.locks.tryAcquire(conductorResource(this.id), { owner: this.id, purpose: 'liveness' });
+        lease = await this.options.locks.tryAcquire(conductorResource(this.id), { owner: this.id, purpose: 'liveness' });
         if (!lease) return retry();
         if (this.#state !== 'running') return void (await lease.release());
-        this.#record = { ...this.#record!, fence: lease.fence };
-        await this.options.registry.put(this.#record);
+        // `record` changes only once the registry has it, and in the same step as going online: a reader that
+        // sees the new fence sees the conductor online.
+        const record = { ...this.#record!, fence: lease.fence };
+        await this.options.registry.put(record);
+        this.#record = record;
         this.#watchLiveness(lease);
       } catch (error) {
         this.#report(error);
+        // Not registered: give the lease back, or the next attempt would find it held by this very conductor.
+        await lease?.release().catch(() => false);
         retry();
       }
     };

@@ -25,7 +25,8 @@ import {
   type NodeRecoveredEvent,
   type NodeTask,
 } from 'leasehold';
-import { standaloneClient, uniquePrefix } from '../harness/env.js';
+import { createRedisClient } from '../harness/clients.js';
+import { standalone, standaloneClient, uniquePrefix } from '../harness/env.js';
 import { eventually, sleep } from '../support/wait.js';
 
 let redis: Redis;
@@ -92,6 +93,35 @@ describe('Conductor', () => {
     }, 5_000, 'online again');
     expect(a.record!.fence).toBeGreaterThan(first.fence);
     expect(await w.registry.get('a')).toEqual(a.record);
+  });
+
+  it('registering again fails while the registry is unreachable: the liveness lease goes back each time, then it registers', async () => {
+    const w = world(600);
+    const registryClient = createRedisClient(standalone(), { enableOfflineQueue: false, lazyConnect: true });
+    await registryClient.connect();
+    cleanup.push(() => Promise.resolve(registryClient.disconnect()));
+    const a = w.conductor('r', { registry: new RedisConductorRegistry(registryClient, { prefix: w.prefix }) });
+    const errors: unknown[] = [];
+    a.on('error', (error) => errors.push(error));
+    const first = await a.start();
+    registryClient.disconnect(); // the registry's writes now fail at once
+    const lost = eventually<LeaseLostError>((r) => a.once('livenessLost', r), 5_000, 'livenessLost');
+    await w.locks().breakLease('conductor:r', { fence: first.fence });
+    await lost;
+    // Each attempt (every heartbeat, 200 ms) takes the lease and fails to register. Had the first failure kept the
+    // lease, every later attempt would find it held by this conductor and fail silently: one error, never two.
+    await eventually<void>((r) => {
+      const poll = (): void => void (errors.length >= 2 ? r() : setTimeout(poll, 20));
+      poll();
+    }, 5_000, 'two failed registrations');
+    expect(a.record!.fence).toBe(first.fence); // not registered: the record stays what the registry has
+    await registryClient.connect();
+    await eventually<void>((r) => {
+      const poll = (): void => void (a.record!.fence !== first.fence ? r() : setTimeout(poll, 20));
+      poll();
+    }, 5_000, 'registered again');
+    expect(await w.registry.get('r')).toEqual(a.record);
+    expect((await w.locks().inspect('conductor:r')).holder?.fence).toBe(a.record!.fence);
   });
 
   it('refuses a duplicate id while the other conductor lives, writing nothing', async () => {
