@@ -362,10 +362,14 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     let outcome: AcquireOutcome;
     try {
       if (handOver) {
-        const result = await this.#backend.handOver!(handOver.lease, request).catch((error: unknown) => {
+        let result: HandOverOutcome;
+        try {
+          result = await this.#backend.handOver!(handOver.lease, request);
+        } catch (error) {
+          // Settled whatever happens (a backend of one's own may even throw synchronously): the release waits on it.
           handOver.settle(error instanceof Error ? error : new Error(String(error)));
           throw error;
-        });
+        }
         handOver.settle(result);
         if (!result.granted) return { acquired: false, holder: null, ttlMs: null, then: result.released ? 'later' : 'now' };
         outcome = result.granted;

@@ -4,7 +4,7 @@
 // On private servers: the tests count the server's script calls.
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { InvalidOptionError, LockHeldError, LockManager, ManagerClosedError, RedisBackend } from '../../src/index.js';
+import { InvalidOptionError, LockHeldError, LockManager, ManagerClosedError, RedisBackend, type LockBackend } from '../../src/index.js';
 import { privateServer } from '../support/private-server.js';
 import { sleep } from '../support/wait.js';
 
@@ -158,6 +158,34 @@ describe('hand-over between acquisitions of one manager', () => {
       const lease = await waiting;
       expect(lease.owner).toBe('b');
       await lease.release();
+    } finally {
+      await locks.close();
+    }
+  });
+
+  it('a hand-over that fails (even synchronously, in a backend of your own) rejects both the release and the waiter, and nothing hangs', async () => {
+    const redis = new RedisBackend(env.redis, { prefix: 'ho-throw' });
+    const broken = new Error('handOver exploded');
+    const backend: LockBackend = {
+      acquire: (request) => redis.acquire(request),
+      extend: (items, options) => redis.extend(items, options),
+      release: (resource, token) => redis.release(resource, token),
+      abandon: (resource, token, previous) => redis.abandon(resource, token, previous),
+      inspect: (resource) => redis.inspect(resource),
+      orphans: (limit) => redis.orphans(limit),
+      leases: (options) => redis.leases(options),
+      breakLease: (resource, fence) => redis.breakLease(resource, fence),
+      handOver: () => {
+        throw broken;
+      },
+    };
+    const locks = new LockManager({ backend, ttlMs: 10_000, retryDelayMs: SLOW_RETRY_MS });
+    try {
+      const held = await locks.acquire('node-1', { owner: 'a' });
+      const waiting = locks.acquire('node-1', { owner: 'b', waitMs: 15_000 }).catch((error: unknown) => error);
+      await sleep(50);
+      await expect(held.release()).rejects.toBe(broken);
+      expect(await waiting).toBe(broken);
     } finally {
       await locks.close();
     }
