@@ -14,6 +14,7 @@ import {
 } from '../../src/index.js';
 import { clusterClient, masterClients, standaloneClient, uniquePrefix } from '../harness/env.js';
 import { eventually, sleep } from '../support/wait.js';
+import { customBackend } from '../support/custom-backend.js';
 
 /** A deployment the contract runs on: how to make a backend, and how to reach its lock keys behind its back. */
 interface Topology {
@@ -334,21 +335,13 @@ describe.each(topologies)('lock contract on $name', (topology) => {
     await sleep(250);
     // The caller gives up (its signal aborts) after Redis granted the take-over but before the lease was handed out.
     const giveUp = new AbortController();
-    const aborting: LockBackend = {
-      ...raw,
+    const aborting = customBackend(raw, {
       acquire: async (request) => {
         const outcome = await raw.acquire(request);
         giveUp.abort(new Error('caller gave up'));
         return outcome;
       },
-      extend: (items, options) => raw.extend(items, options),
-      release: (resource, token) => raw.release(resource, token),
-      abandon: (resource, token, previous) => raw.abandon(resource, token, previous),
-      inspect: (resource) => raw.inspect(resource),
-      orphans: (limit) => raw.orphans(limit),
-      leases: (options) => raw.leases(options),
-      breakLease: (resource, fence) => raw.breakLease(resource, fence),
-    };
+    });
     const locks = new LockManager({ backend: aborting, ttlMs: 1_000 });
     managers.push(locks);
     await expect(locks.acquire('gb', { owner: 'conductor-a', signal: giveUp.signal })).rejects.toThrow('caller gave up');

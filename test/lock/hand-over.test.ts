@@ -4,9 +4,10 @@
 // On private servers: the tests count the server's script calls.
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { InvalidOptionError, LockHeldError, LockManager, ManagerClosedError, RedisBackend, type LockBackend } from '../../src/index.js';
+import { InvalidOptionError, LockHeldError, LockManager, ManagerClosedError, RedisBackend } from '../../src/index.js';
 import { privateServer } from '../support/private-server.js';
 import { sleep } from '../support/wait.js';
+import { customBackend } from '../support/custom-backend.js';
 
 /** Script calls the server ran so far (EVALSHA and EVAL). */
 async function scriptCalls(admin: Redis): Promise<number> {
@@ -166,19 +167,11 @@ describe('hand-over between acquisitions of one manager', () => {
   it('a hand-over that fails (even synchronously, in a backend of your own) rejects both the release and the waiter, and nothing hangs', async () => {
     const redis = new RedisBackend(env.redis, { prefix: 'ho-throw' });
     const broken = new Error('handOver exploded');
-    const backend: LockBackend = {
-      acquire: (request) => redis.acquire(request),
-      extend: (items, options) => redis.extend(items, options),
-      release: (resource, token) => redis.release(resource, token),
-      abandon: (resource, token, previous) => redis.abandon(resource, token, previous),
-      inspect: (resource) => redis.inspect(resource),
-      orphans: (limit) => redis.orphans(limit),
-      leases: (options) => redis.leases(options),
-      breakLease: (resource, fence) => redis.breakLease(resource, fence),
+    const backend = customBackend(redis, {
       handOver: () => {
         throw broken;
       },
-    };
+    });
     const locks = new LockManager({ backend, ttlMs: 10_000, retryDelayMs: SLOW_RETRY_MS });
     try {
       const held = await locks.acquire('node-1', { owner: 'a' });

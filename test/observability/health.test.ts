@@ -12,11 +12,11 @@ import {
   RedisBackend,
   RedisConductorRegistry,
   UnknownOptionError,
-  type LockBackend,
 } from 'leasehold';
 import { clusterClient, standaloneClient, uniquePrefix } from '../harness/env.js';
 import { RedisServer, startMasters } from '../harness/redis-server.js';
 import { eventually, sleep, waitFor } from '../support/wait.js';
+import { customBackend } from '../support/custom-backend.js';
 
 let redis: Redis;
 const cleanup: (() => Promise<unknown> | void)[] = [];
@@ -148,16 +148,7 @@ describe('health', () => {
 
   it('says null for a backend without ping, and checks its options', async () => {
     const inner = new RedisBackend(redis, { prefix: uniquePrefix('health-custom') });
-    const custom: LockBackend = {
-      acquire: (r) => inner.acquire(r),
-      extend: (items, options) => inner.extend(items, options),
-      release: (resource, token) => inner.release(resource, token),
-      abandon: (resource, token, previous) => inner.abandon(resource, token, previous),
-      inspect: (resource) => inner.inspect(resource),
-      orphans: (limit) => inner.orphans(limit),
-      leases: (options) => inner.leases(options),
-      breakLease: (resource, fence) => inner.breakLease(resource, fence),
-    };
+    const custom = customBackend(inner);
     const locks = new LockManager({ backend: custom, ttlMs: 1_000 });
     cleanup.push(() => locks.close());
     expect(await locks.health()).toMatchObject({ reachable: null, pingMs: null, unreachable: [], error: null });

@@ -14,12 +14,12 @@ import {
   RedisBackend,
   RedisConductorRegistry,
   redactSecrets,
-  type LockBackend,
   type Logger,
   type LogLevel,
 } from 'leasehold';
 import { standaloneClient, uniquePrefix } from '../harness/env.js';
 import { eventually, sleep, waitFor } from '../support/wait.js';
+import { customBackend } from '../support/custom-backend.js';
 
 let redis: Redis;
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -188,18 +188,11 @@ describe('log lines', () => {
     const prefix = uniquePrefix('log-redact');
     const backend = new RedisBackend(redis, { prefix });
     // Heartbeats fail with an error whose message holds a URL with a password, as a client library might say.
-    const leaky: LockBackend = {
-      acquire: (request) => backend.acquire(request),
+    const leaky = customBackend(backend, {
       extend: (items) => [
         Promise.resolve({ indexes: items.map((_, i) => i), renewed: null, error: new BackendError('connect to redis://admin:hunter2@redis.internal:6379 failed') }),
       ],
-      release: (resource, token) => backend.release(resource, token),
-      abandon: (resource, token, previous) => backend.abandon(resource, token, previous),
-      inspect: (resource) => backend.inspect(resource),
-      orphans: (limit) => backend.orphans(limit),
-      leases: (options) => backend.leases(options),
-      breakLease: (resource, fence) => backend.breakLease(resource, fence),
-    };
+    });
     const locks = new LockManager({ backend: leaky, ttlMs: 300, logger: log });
     locks.on('error', () => undefined);
     cleanup.push(() => locks.close());

@@ -14,12 +14,12 @@ import {
   RecoveryManager,
   RedisBackend,
   RedisConductorRegistry,
-  type LockBackend,
   type LockManagerOptions,
 } from 'leasehold';
 import { standaloneClient, uniquePrefix } from '../harness/env.js';
 import { eventually, sleep, waitFor } from '../support/wait.js';
 import { otel } from './otel.js';
+import { customBackend } from '../support/custom-backend.js';
 
 const root = resolve(import.meta.dirname, '../..');
 let redis: Redis;
@@ -172,18 +172,11 @@ describe('metrics', () => {
     const backend = new RedisBackend(redis, { prefix });
     // A backend whose heartbeats never answer (each renewal resolves with its timeout error, as a dead Redis's
     // would): the lease can't be confirmed and is lost at its deadline.
-    const silent: LockBackend = {
-      acquire: (request) => backend.acquire(request),
+    const silent = customBackend(backend, {
       extend: (items, { timeoutMs }) => [
         new Promise((done) => setTimeout(() => done({ indexes: items.map((_, i) => i), renewed: null, error: new BackendError('no answer') }), timeoutMs)),
       ],
-      release: (resource, token) => backend.release(resource, token),
-      abandon: (resource, token, previous) => backend.abandon(resource, token, previous),
-      inspect: (resource) => backend.inspect(resource),
-      orphans: (limit) => backend.orphans(limit),
-      leases: (options) => backend.leases(options),
-      breakLease: (resource, fence) => backend.breakLease(resource, fence),
-    };
+    });
     const locks = new LockManager({ backend: silent, ttlMs: 300, meter: sdk.meter });
     locks.on('error', () => undefined); // the unanswered heartbeats
     cleanup.push(() => locks.close());
