@@ -299,11 +299,12 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     const started = monotonicNow();
     // Acquisitions that will ask again say so (`waiter`): a refusal by another manager's holder then marks the
     // resource waited for, and that manager leaves it free at release instead of handing it to its own waiters.
-    const waiter = waitMs > 0 ? this.#tokenPrefix : undefined;
+    // Only where hand-overs exist: on a backend without them, nobody would read the mark.
+    const waiter = waitMs > 0 && this.#handsOver ? this.#tokenPrefix : undefined;
     let wake: Wake = { kind: 'retry' };
     try {
       // Held by a lease of this manager: asking Redis now could only be refused. Wait in line at once.
-      if (waiter !== undefined && this.#handsOver && this.#local.holds(resource)) wake = await this.#local.park(resource, waitMs, signal, false);
+      if (waiter !== undefined && this.#local.holds(resource)) wake = await this.#local.park(resource, waitMs, signal, false);
       for (;;) {
         // A hand-over must be sent even now: the releasing lease depends on it (a grant nobody wants is given back).
         if (wake.kind !== 'handOver') {

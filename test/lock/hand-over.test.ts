@@ -4,7 +4,8 @@
 // On private servers: the tests count the server's script calls.
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { InvalidOptionError, LockHeldError, LockManager, ManagerClosedError, RedisBackend } from '../../src/index.js';
+import { InvalidOptionError, KeySpace, LockHeldError, LockManager, ManagerClosedError, QuorumBackend, RedisBackend } from '../../src/index.js';
+import { masterClients, uniquePrefix } from '../harness/env.js';
 import { privateServer } from '../support/private-server.js';
 import { sleep } from '../support/wait.js';
 import { customBackend } from '../support/custom-backend.js';
@@ -257,5 +258,24 @@ describe('RedisBackend.handOver', () => {
     await expect(backend.acquire(request('abc', { waiter: 'xyz' }))).rejects.toThrow(/must be a prefix of the token/);
     await expect(backend.acquire(request('abc', { waiter: '' }))).rejects.toMatchObject({ code: 'INVALID_NAME' });
     expect((await scriptCalls(env.admin)) - before).toBe(0);
+  });
+});
+
+describe('waiting on a backend without hand-overs (quorum mode)', () => {
+  it('polls as before and leaves no wait mark on any master', async () => {
+    const clients = masterClients();
+    const prefix = uniquePrefix('ho-quorum');
+    const a = new LockManager({ backend: new QuorumBackend(clients, { prefix }), ttlMs: 10_000 });
+    const b = new LockManager({ backend: new QuorumBackend(clients, { prefix }), ttlMs: 10_000 });
+    try {
+      const held = await a.acquire('node-1', { owner: 'a' });
+      await expect(b.acquire('node-1', { owner: 'b', waitMs: 200 })).rejects.toBeInstanceOf(LockHeldError);
+      const mark = new KeySpace(prefix, 16).waitKey('node-1');
+      for (const client of clients) expect(await client.exists(mark)).toBe(0); // nobody would read it
+      await held.release();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      for (const client of clients) client.disconnect();
+    }
   });
 });
