@@ -210,12 +210,13 @@ export const leaseState = {
   /**
    * Records a renewal about to be sent with `ttlMs`: heartbeats keep that TTL from now on, and when it is
    * shorter than before, the local deadline shrinks to `deadline` at once (Redis may apply it unanswered).
+   * Returns the local deadline after that.
    */
-  sending(lease: Lease, ttlMs: number, deadline: number): void {
+  sending(lease: Lease, ttlMs: number, deadline: number): number {
     const own = get(lease);
-    if (own.state !== 'held') return;
+    if (own.state !== 'held') return own.deadline;
     own.ttlMs = ttlMs;
-    own.deadline = Math.min(own.deadline, deadline);
+    return (own.deadline = Math.min(own.deadline, deadline));
   },
 
   /** Records a confirmed renewal sent at `sentAt`; ignored when a later-sent renewal already landed. */

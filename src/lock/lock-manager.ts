@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'eventemitter3';
-import type { AcquireOutcome, BreakOutcome, HandOverOutcome, LeaseRecord, LockBackend, OrphanRecord, ResourceState } from './backend.js';
+import type { AcquireOutcome, BreakOutcome, ExtendItem, HandOverOutcome, LeaseRecord, LockBackend, OrphanRecord, ResourceState } from './backend.js';
 import { monotonicNow } from './clock.js';
 import { emitGuarded, reportBackground } from './emit.js';
 import { LeaseLostError, LockHeldError, ManagerClosedError, type LeaseLostReason } from './errors.js';
@@ -438,17 +438,16 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
    */
   async #renew(leases: readonly Lease[], sentAt: number, ttlOverride?: number): Promise<{ renewed: number; errors: Error[] }> {
     const { driftFactor } = this.options;
-    const items = leases.map((lease) => {
-      const ttlMs = ttlOverride ?? lease.ttlMs;
-      leaseState.sending(lease, ttlMs, sentAt + ttlMs - driftMs(ttlMs, driftFactor));
-      return { resource: lease.resource, token: lease.token, ttlMs };
-    });
+    // One pass over the leases: at 10,000 of them every pass costs the heartbeat a measurable delay before its first call.
+    const items: ExtendItem[] = [];
     let latest = 0;
     let earliest = Infinity;
     for (const lease of leases) {
-      const deadline = leaseState.deadline(lease);
-      latest = Math.max(latest, deadline);
-      earliest = Math.min(earliest, deadline);
+      const ttlMs = ttlOverride ?? lease.ttlMs;
+      const deadline = leaseState.sending(lease, ttlMs, sentAt + ttlMs - driftMs(ttlMs, driftFactor));
+      if (deadline > latest) latest = deadline;
+      if (deadline < earliest) earliest = deadline;
+      items.push({ resource: lease.resource, token: lease.token, ttlMs });
     }
     this.#watch.arm(earliest); // a shortened deadline must be watched from now on
     let renewed = 0;

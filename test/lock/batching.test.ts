@@ -205,6 +205,38 @@ describe('batched heartbeats (private standalone server)', () => {
     }
   });
 
+  it('renews items of mixed TTLs and shards, in any order, with one call per (TTL, shard), each to its own TTL', async () => {
+    const backend = new RedisBackend(ctx.redis, { prefix: 'batch-mixed-ttl', shards: 4 });
+    // Two names per shard; in each shard one lease renewed to 2 TTLs and one to 20, listed round-robin over the shards.
+    const byShard: string[][] = [[], [], [], []];
+    for (let i = 0; byShard.some((names) => names.length < 2); i++) {
+      const names = byShard[backend.keys.shardOf(`node-${i}`)]!;
+      if (names.length < 2) names.push(`node-${i}`);
+    }
+    const items = [0, 1].flatMap((k) =>
+      byShard.map((names, shard) => ({ resource: names[k]!, token: `token-${shard}-${k}`, ttlMs: (k === 0 ? 2 : 20) * TTL_MS })),
+    );
+    for (const { resource, token } of items) {
+      expect(await backend.acquire({ resource, token, owner: 'mixer', purpose: '', ttlMs: TTL_MS })).toMatchObject({ acquired: true });
+    }
+    const parts = await Promise.all(backend.extend(items, { timeoutMs: 5_000 }));
+    expect(parts).toHaveLength(8); // 2 TTLs x 4 shards
+    expect(parts.flatMap((part) => part.indexes).sort((a, b) => a - b)).toEqual(items.map((_, i) => i)); // each item answered once
+    for (const part of parts) {
+      expect(part.error).toBeNull();
+      expect(part.renewed).toEqual(part.indexes.map(() => true));
+      expect(new Set(part.indexes.map((i) => items[i]!.ttlMs)).size).toBe(1);
+      expect(new Set(part.indexes.map((i) => backend.keys.shardOf(items[i]!.resource))).size).toBe(1);
+    }
+    for (const { resource, token, ttlMs } of items) {
+      const key = backend.keys.lockKey(resource);
+      expect(await ctx.admin.get(key)).toBe(token);
+      const pttl = await ctx.admin.pttl(key);
+      expect(pttl).toBeGreaterThan(ttlMs - 1_000);
+      expect(pttl).toBeLessThanOrEqual(ttlMs);
+    }
+  });
+
   it('uses only the shards that hold leases: 3 shards in use out of 16, 3 calls per beat', async () => {
     const three = await measure('batch-3-shards', undefined, (keys) => {
       const wanted = new Set(resourcesCoveringShards(keys, 3).map((resource) => keys.shardOf(resource)));

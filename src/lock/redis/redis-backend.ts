@@ -191,43 +191,54 @@ export class RedisBackend implements LockBackend {
     const list: unknown = items;
     if (!Array.isArray(list)) throw new InvalidOptionError('RedisBackend.extend needs an array of { resource, token, ttlMs }.');
     checkDuration('extend timeoutMs', options?.timeoutMs);
-    // The heartbeat's hot path: type checks, and full checks only of names long enough to exceed 512 bytes (a
-    // lease's names were fully checked when it was acquired; the packing below writes lengths as three digits).
-    for (const item of items) {
+    // The heartbeat's hot path, one pass before the first call leaves: type checks, full checks only of names long
+    // enough to exceed 512 bytes (a lease's names were fully checked when it was acquired; the packing below writes
+    // lengths as three digits), and grouping by TTL, then shard: one call per (TTL, shard) and at most
+    // EXTEND_CHUNK leases. Normally every lease has the same TTL.
+    const byTtl = new Map<number, number[][]>();
+    let lastTtl = NaN;
+    let byShard: number[][] = [];
+    for (let index = 0; index < items.length; index++) {
+      const item = items[index]!;
       if (typeof item?.resource !== 'string' || item.resource === '' || item.resource.length > MAX_SHORT_NAME) checkName('resource', item?.resource);
       if (typeof item.token !== 'string' || item.token === '' || item.token.length > MAX_SHORT_NAME) checkName('token', item.token);
-      if (!Number.isInteger(item.ttlMs) || item.ttlMs < 1 || item.ttlMs > MAX_DURATION_MS) checkDuration('ttlMs', item.ttlMs);
-    }
-    // One call per (shard, TTL) group and at most EXTEND_CHUNK leases; normally every lease has the same TTL.
-    const groups = new Map<string, { shard: number; ttlMs: number; indexes: number[] }>();
-    items.forEach((item, index) => {
-      const shard = this.keys.shardOf(item.resource);
-      const id = `${shard}:${item.ttlMs}`;
-      let group = groups.get(id);
-      if (!group) groups.set(id, (group = { shard, ttlMs: item.ttlMs, indexes: [] }));
-      group.indexes.push(index);
-    });
-    const parts: Promise<ExtendPart>[] = [];
-    for (const { shard, ttlMs, indexes } of groups.values()) {
-      for (let start = 0; start < indexes.length; start += EXTEND_CHUNK) {
-        const chunk = indexes.slice(start, start + EXTEND_CHUNK);
-        let packed = '';
-        for (const i of chunk) {
-          const { resource, token } = items[i]!;
-          packed += PACKED_LENGTH[Buffer.byteLength(resource, 'utf8')]! + PACKED_LENGTH[Buffer.byteLength(token, 'utf8')]! + resource + token;
-        }
-        // Sent as soon as it is packed, not with the others at the end: Redis runs this call while the next ones
-        // are packed, and its answer is applied while Redis runs theirs.
-        const reply = this.#send('extend', [this.keys.heldKey(shard), ttlMs, this.keys.lockPrefix(shard), packed], options.timeoutMs);
-        parts.push(
-          reply.then((value): ExtendPart => {
-            if (value instanceof BackendError) return { indexes: chunk, renewed: null, error: value };
-            const renewed = chunk.map(() => true);
-            for (const position of value as number[]) renewed[position - 1] = false;
-            return { indexes: chunk, renewed, error: null };
-          }),
-        );
+      const ttlMs = item.ttlMs;
+      if (ttlMs !== lastTtl) {
+        if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_DURATION_MS) checkDuration('ttlMs', ttlMs);
+        let found = byTtl.get(ttlMs);
+        if (!found) byTtl.set(ttlMs, (found = []));
+        byShard = found;
+        lastTtl = ttlMs;
       }
+      const shard = this.keys.shardOf(item.resource);
+      const indexes = byShard[shard];
+      if (indexes) indexes.push(index);
+      else byShard[shard] = [index];
+    }
+    const parts: Promise<ExtendPart>[] = [];
+    for (const [ttlMs, shards] of byTtl) {
+      // forEach skips the shards none of the leases is in
+      shards.forEach((indexes, shard) => {
+        for (let start = 0; start < indexes.length; start += EXTEND_CHUNK) {
+          const chunk = indexes.slice(start, start + EXTEND_CHUNK);
+          let packed = '';
+          for (const i of chunk) {
+            const { resource, token } = items[i]!;
+            packed += PACKED_LENGTH[Buffer.byteLength(resource, 'utf8')]! + PACKED_LENGTH[Buffer.byteLength(token, 'utf8')]! + resource + token;
+          }
+          // Sent as soon as it is packed, not with the others at the end: Redis runs this call while the next ones
+          // are packed, and its answer is applied while Redis runs theirs.
+          const reply = this.#send('extend', [this.keys.heldKey(shard), ttlMs, this.keys.lockPrefix(shard), packed], options.timeoutMs);
+          parts.push(
+            reply.then((value): ExtendPart => {
+              if (value instanceof BackendError) return { indexes: chunk, renewed: null, error: value };
+              const renewed = chunk.map(() => true);
+              for (const position of value as number[]) renewed[position - 1] = false;
+              return { indexes: chunk, renewed, error: null };
+            }),
+          );
+        }
+      });
     }
     return parts;
   }
