@@ -134,9 +134,11 @@ describe('batched heartbeats (private standalone server)', () => {
     expect(many.eval + few.eval).toBe(0);
 
     // Sent together: a client that waited for each reply before sending the next call would make Redis read its
-    // socket at least once per call. A pipeline of 50 small renewals arrives in a read or two per beat.
+    // socket at least once per call. The 16 calls of a beat leave in at most 3 writes (write-batching.test.ts
+    // counts them), so Redis reads a beat in 1 to 3 reads: fewer when it wakes after several writes arrived.
+    // The bound leaves room for a write read in two parts on a busy machine.
     const fewReadsPerBeat = (few.reads - 1) / few.beats; // minus the read of our own INFO
-    expect(fewReadsPerBeat).toBeLessThan(few.shardsInUse / 4);
+    expect(fewReadsPerBeat).toBeLessThanOrEqual(few.shardsInUse / 4);
     const manyReadsPerBeat = (many.reads - 1) / many.beats;
     expect(manyReadsPerBeat).toBeLessThan(many.shardsInUse);
   });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LockManager, RedisBackend } from '../../src/index.js';
 import { WRITE_BATCH } from '../../src/lock/redis/write-batcher.js';
 import { clusterClient, uniquePrefix } from '../harness/env.js';
+import { resourcesCoveringShards } from '../support/shards.js';
 import { RedisServer } from '../harness/redis-server.js';
 
 type Writes = { writes: number; chunks: number; stop(): void };
@@ -118,6 +119,40 @@ describe('write batching of concurrent calls (private standalone server)', () =>
       expect(counts.writes).toBeGreaterThanOrEqual(Math.ceil(counts.chunks / (64 * 2)));
       expect(socket.writableCorked).toBe(0);
       expect(WRITE_BATCH).toBeGreaterThan(1);
+    } finally {
+      await locks.close();
+    }
+  });
+
+  it("a heartbeat's renewal calls, one per shard, leave in a few writes, not one each, and renew every lease", async () => {
+    const backend = new RedisBackend(redis, { prefix: 'wb-renew' });
+    const locks = new LockManager({ backend, ttlMs: 10_000 });
+    const socket = redis.stream;
+    try {
+      const resources = resourcesCoveringShards(backend.keys, 64);
+      const leases = await Promise.all(resources.map((resource) => locks.acquire(resource, { owner: 'a' })));
+      const shards = new Set(resources.map((resource) => backend.keys.shardOf(resource))).size;
+      expect(shards).toBe(16);
+      const items = leases.map((lease) => ({ resource: lease.resource, token: lease.token, ttlMs: 20_000 }));
+      await Promise.all(backend.extend(items, { timeoutMs: 5_000 })); // loads the renewal script on this connection
+
+      const counts = countWrites(socket);
+      let parts: Awaited<ReturnType<RedisBackend['extend']>[number]>[];
+      try {
+        parts = await Promise.all(backend.extend(items, { timeoutMs: 5_000 }));
+      } finally {
+        counts.stop();
+      }
+      expect(parts.length).toBe(shards);
+      expect(counts.chunks).toBe(shards); // one script call per shard, each written once
+      // The first call leaves at once; the others are held behind it and leave WRITE_BATCH at a time or when the
+      // turn ends. Unbatched, each call would be a system call of its own.
+      expect(counts.writes).toBeLessThanOrEqual(1 + Math.ceil((shards - 1) / WRITE_BATCH));
+      expect(socket.writableCorked).toBe(0);
+      for (const resource of resources) {
+        const ttl = await redis.pttl(backend.keys.lockKey(resource));
+        expect(ttl).toBeGreaterThan(10_000); // renewed to the 20 s of this call, past the 10 s it was acquired with
+      }
     } finally {
       await locks.close();
     }

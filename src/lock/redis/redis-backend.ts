@@ -403,12 +403,26 @@ export class RedisBackend implements LockBackend {
 
   /**
    * One call of a batch script (the renewal, the orphan listing), never rejecting: its reply, or a
-   * {@link BackendError} when it failed or did not answer within `timeoutMs`. Written at once unless other calls of
-   * this backend hold the socket (see {@link WriteBatcher}), so a batch's calls, made back to back, leave together
-   * or in quick succession: one round trip per master. On a Cluster the call goes to its shard's master.
+   * {@link BackendError} when it failed or did not answer within `timeoutMs`. Its write is batched like
+   * {@link RedisBackend.#call}'s: a batch's calls, made back to back, hold each other and leave in a few writes
+   * (see {@link WriteBatcher}), not one system call each: one round trip per master. On a Cluster the
+   * call goes to its shard's master.
    */
   #send(name: 'extend' | 'orphans', args: (string | number)[], timeoutMs: number): Promise<unknown> {
-    return settle(lockScripts.call(this.#client, name, args), timeoutMs);
+    const batcher = this.#batcher;
+    batcher.opening();
+    let reply: Promise<unknown>;
+    try {
+      reply = lockScripts.call(this.#client, name, args);
+    } catch (cause) {
+      batcher.settled();
+      return Promise.resolve(BackendError.wrap(cause));
+    }
+    batcher.written();
+    return settle(
+      reply.finally(() => batcher.settled()),
+      timeoutMs,
+    );
   }
 }
 
