@@ -1,4 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
+import type { ExtendItem } from './backend.js';
 import { monotonicNow } from './clock.js';
 import { emitGuarded } from './emit.js';
 import { LeaseReleasedError, type LeaseLostError, type PreviousHolder } from './errors.js';
@@ -67,6 +68,8 @@ interface Internals {
   releasing: Promise<boolean> | null;
   /** Created on first use of `signal`: most leases never need one, and AbortControllers are not free. */
   abort: AbortController | null;
+  /** What heartbeats send for this lease; one object for its life while the TTL stays (see RedisBackend's cache). */
+  item: ExtendItem | null;
   readonly control: LeaseControl;
 }
 
@@ -120,6 +123,7 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
       lostWith: null,
       releasing: null,
       abort: null,
+      item: null,
       control,
     };
   }
@@ -207,6 +211,9 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
 export const leaseState = {
   deadline: (lease: Lease): number => get(lease).deadline,
 
+  /** Whether the lease is still held, without `state`'s deadline check: for a loop that checks deadlines itself. */
+  held: (lease: Lease): boolean => get(lease).state === 'held',
+
   /**
    * Records a renewal about to be sent with `ttlMs`: heartbeats keep that TTL from now on, and when it is
    * shorter than before, the local deadline shrinks to `deadline` at once (Redis may apply it unanswered).
@@ -217,6 +224,14 @@ export const leaseState = {
     if (own.state !== 'held') return own.deadline;
     own.ttlMs = ttlMs;
     return (own.deadline = Math.min(own.deadline, deadline));
+  },
+
+  /** The renewal item for this lease at `ttlMs`: the same object at every beat while the TTL stays. */
+  item(lease: Lease, ttlMs: number): ExtendItem {
+    const own = get(lease);
+    let item = own.item;
+    if (item === null || item.ttlMs !== ttlMs) own.item = item = { resource: lease.resource, token: lease.token, ttlMs };
+    return item;
   },
 
   /** Records a confirmed renewal sent at `sentAt`; ignored when a later-sent renewal already landed. */

@@ -447,7 +447,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       const deadline = leaseState.sending(lease, ttlMs, sentAt + ttlMs - driftMs(ttlMs, driftFactor));
       if (deadline > latest) latest = deadline;
       if (deadline < earliest) earliest = deadline;
-      items.push({ resource: lease.resource, token: lease.token, ttlMs });
+      items.push(leaseState.item(lease, ttlMs));
     }
     this.#watch.arm(earliest); // a shortened deadline must be watched from now on
     let renewed = 0;
@@ -466,7 +466,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
         const answeredAt = monotonicNow();
         part.indexes.forEach((i, k) => {
           const lease = leases[i]!;
-          if (lease.state !== 'held') return; // released or lost meanwhile: the answer means nothing now
+          if (!leaseState.held(lease)) return; // released or lost meanwhile: the answer means nothing now (deadline: below)
           const ttlMs = items[i]!.ttlMs;
           if (!part.renewed[k]) {
             this.#lose(lease, 'token-mismatch');

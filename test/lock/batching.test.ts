@@ -3,7 +3,7 @@
 // the lease count. Counted by Redis itself (INFO commandstats) on a private server, where no other test's traffic
 // can disturb the counts.
 import { describe, expect, it } from 'vitest';
-import { LockManager, RedisBackend, type HeartbeatReport, type KeySpace } from '../../src/index.js';
+import { LockManager, RedisBackend, type ExtendItem, type HeartbeatReport, type KeySpace } from '../../src/index.js';
 import { eventually } from '../support/wait.js';
 import { resourcesCoveringShards } from '../support/shards.js';
 import { privateServer } from '../support/private-server.js';
@@ -205,6 +205,30 @@ describe('batched heartbeats (private standalone server)', () => {
         expect(await ctx.admin.pttl(key)).toBeGreaterThan(TTL_MS); // renewed to 3 TTLs
       }
     }
+  });
+
+  it('renews the same item objects at every call, and packs an item anew when its names changed', async () => {
+    const backend = new RedisBackend(ctx.redis, { prefix: 'batch-same-items', shards: 2 });
+    const items = ['a', 'b', 'c'].map((name) => ({ resource: `node-${name}`, token: `token-${name}`, ttlMs: 2 * TTL_MS }));
+    for (const { resource, token } of items) {
+      expect(await backend.acquire({ resource, token, owner: 'reuser', purpose: '', ttlMs: TTL_MS })).toMatchObject({ acquired: true });
+    }
+    const renewedOf = async (list: readonly ExtendItem[]): Promise<boolean[]> => {
+      const answer = new Array<boolean>(list.length);
+      for (const part of await Promise.all(backend.extend(list, { timeoutMs: 5_000 }))) {
+        expect(part.error).toBeNull();
+        part.indexes.forEach((i, k) => (answer[i] = part.renewed![k]!));
+      }
+      return answer;
+    };
+    expect(await renewedOf(items)).toEqual([true, true, true]);
+    expect(await renewedOf(items)).toEqual([true, true, true]); // the same objects again
+    // An item is read-only to its type, but a caller may still change one: its new names are what is renewed.
+    (items[1] as { token: string }).token = 'not-the-holder';
+    (items[2] as { resource: string }).resource = 'node-never-held';
+    expect(await renewedOf(items)).toEqual([true, false, false]);
+    expect(await ctx.admin.get(backend.keys.lockKey('node-b'))).toBe('token-b'); // left to its holder
+    expect(await ctx.admin.pttl(backend.keys.lockKey('node-b'))).toBeGreaterThan(TTL_MS); // from the renewals before
   });
 
   it('renews items of mixed TTLs and shards, in any order, with one call per (TTL, shard), each to its own TTL', async () => {

@@ -139,7 +139,11 @@ describe('write batching of concurrent calls (private standalone server)', () =>
       const counts = countWrites(socket);
       let parts: Awaited<ReturnType<RedisBackend['extend']>[number]>[];
       try {
-        parts = await Promise.all(backend.extend(items, { timeoutMs: 5_000 }));
+        const calls = backend.extend(items, { timeoutMs: 5_000 });
+        // Every call is made before extend() returns, so the held ones leave then: not at the end of the turn,
+        // after the first answers are read.
+        expect(socket.writableCorked).toBe(0);
+        parts = await Promise.all(calls);
       } finally {
         counts.stop();
       }
@@ -153,6 +157,10 @@ describe('write batching of concurrent calls (private standalone server)', () =>
         const ttl = await redis.pttl(backend.keys.lockKey(resource));
         expect(ttl).toBeGreaterThan(10_000); // renewed to the 20 s of this call, past the 10 s it was acquired with
       }
+      // The orphan listing, one call per shard too, is written whole before its first await.
+      const listing = backend.orphans(10);
+      expect(socket.writableCorked).toBe(0);
+      expect(await listing).toEqual([]);
     } finally {
       await locks.close();
     }

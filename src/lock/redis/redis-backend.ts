@@ -80,6 +80,20 @@ const PACKED_LENGTH = Array.from({ length: MAX_NAME_BYTES + 1 }, (_, bytes) => S
 /** Longest name that cannot exceed {@link MAX_NAME_BYTES} UTF-8 bytes whatever it holds (3 bytes per UTF-16 unit at most). */
 const MAX_SHORT_NAME = Math.floor(MAX_NAME_BYTES / 3);
 
+/** A renewal item as scripts/extend-1.lua reads it: `<resource bytes><token bytes><resource><token>`, and its shard. */
+interface PackedItem {
+  readonly resource: string;
+  readonly token: string;
+  readonly shard: number;
+  readonly entry: string;
+}
+
+/** The renewal items of one shard (and TTL) in one heartbeat: packed entries, and the items' indexes. */
+interface ShardBatch {
+  readonly entries: string[];
+  readonly indexes: number[];
+}
+
 /**
  * Leases stored in one Redis deployment: a standalone server, a Sentinel-managed master, or a Cluster, through
  * the ioredis client you pass in (leasehold never creates or closes it).
@@ -94,6 +108,12 @@ export class RedisBackend implements LockBackend {
   readonly keys: KeySpace;
   readonly #client: RedisClient;
   readonly #batcher: WriteBatcher;
+  /**
+   * Each renewal item's shard and packed entry, made the first time the item is renewed: a LockManager passes the
+   * same item for a lease at every beat, so a big heartbeat does not hash, measure and concatenate every name
+   * again (nor make that garbage) each time. Keyed by the item object; checked against its names on use.
+   */
+  readonly #packed = new WeakMap<ExtendItem, PackedItem>();
 
   /**
    * @param client - an ioredis `Redis` (standalone or Sentinel) or `Cluster` client; the scripts are defined on it
@@ -191,18 +211,15 @@ export class RedisBackend implements LockBackend {
     const list: unknown = items;
     if (!Array.isArray(list)) throw new InvalidOptionError('RedisBackend.extend needs an array of { resource, token, ttlMs }.');
     checkDuration('extend timeoutMs', options?.timeoutMs);
-    // The heartbeat's hot path, one pass before the first call leaves: type checks, full checks only of names long
-    // enough to exceed 512 bytes (a lease's names were fully checked when it was acquired; the packing below writes
-    // lengths as three digits), and grouping by TTL, then shard: one call per (TTL, shard) and at most
-    // EXTEND_CHUNK leases. Normally every lease has the same TTL.
-    const byTtl = new Map<number, number[][]>();
+    // The heartbeat's hot path, one pass before the first call leaves: each item's shard and packed entry (see
+    // #packed), and grouping by TTL, then shard: one call per (TTL, shard) and at most EXTEND_CHUNK leases.
+    // Normally every lease has the same TTL.
+    const byTtl = new Map<number, ShardBatch[]>();
     let lastTtl = NaN;
-    let byShard: number[][] = [];
+    let byShard: ShardBatch[] = [];
     for (let index = 0; index < items.length; index++) {
       const item = items[index]!;
-      if (typeof item?.resource !== 'string' || item.resource === '' || item.resource.length > MAX_SHORT_NAME) checkName('resource', item?.resource);
-      if (typeof item.token !== 'string' || item.token === '' || item.token.length > MAX_SHORT_NAME) checkName('token', item.token);
-      const ttlMs = item.ttlMs;
+      const ttlMs = item?.ttlMs;
       if (ttlMs !== lastTtl) {
         if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_DURATION_MS) checkDuration('ttlMs', ttlMs);
         let found = byTtl.get(ttlMs);
@@ -210,29 +227,31 @@ export class RedisBackend implements LockBackend {
         byShard = found;
         lastTtl = ttlMs;
       }
-      const shard = this.keys.shardOf(item.resource);
-      const indexes = byShard[shard];
-      if (indexes) indexes.push(index);
-      else byShard[shard] = [index];
+      let packed = this.#packed.get(item);
+      if (packed === undefined || packed.resource !== item.resource || packed.token !== item.token) packed = this.#pack(item);
+      const batch = byShard[packed.shard];
+      if (batch) {
+        batch.entries.push(packed.entry);
+        batch.indexes.push(index);
+      } else {
+        byShard[packed.shard] = { entries: [packed.entry], indexes: [index] };
+      }
     }
     const parts: Promise<ExtendPart>[] = [];
     for (const [ttlMs, shards] of byTtl) {
       // forEach skips the shards none of the leases is in
-      shards.forEach((indexes, shard) => {
+      shards.forEach(({ entries, indexes }, shard) => {
         for (let start = 0; start < indexes.length; start += EXTEND_CHUNK) {
-          const chunk = indexes.slice(start, start + EXTEND_CHUNK);
-          let packed = '';
-          for (const i of chunk) {
-            const { resource, token } = items[i]!;
-            packed += PACKED_LENGTH[Buffer.byteLength(resource, 'utf8')]! + PACKED_LENGTH[Buffer.byteLength(token, 'utf8')]! + resource + token;
-          }
+          const whole = start === 0 && indexes.length <= EXTEND_CHUNK;
+          const chunk = whole ? indexes : indexes.slice(start, start + EXTEND_CHUNK);
+          const packed = (whole ? entries : entries.slice(start, start + EXTEND_CHUNK)).join('');
           // Sent as soon as it is packed, not with the others at the end: Redis runs this call while the next ones
           // are packed, and its answer is applied while Redis runs theirs.
           const reply = this.#send('extend', [this.keys.heldKey(shard), ttlMs, this.keys.lockPrefix(shard), packed], options.timeoutMs);
           parts.push(
             reply.then((value): ExtendPart => {
               if (value instanceof BackendError) return { indexes: chunk, renewed: null, error: value };
-              const renewed = chunk.map(() => true);
+              const renewed = new Array<boolean>(chunk.length).fill(true);
               for (const position of value as number[]) renewed[position - 1] = false;
               return { indexes: chunk, renewed, error: null };
             }),
@@ -240,7 +259,19 @@ export class RedisBackend implements LockBackend {
         }
       });
     }
+    this.#batcher.flush(); // every call is made: the last ones leave now, not after the first answers are read
     return parts;
+  }
+
+  /** Checks an item's names (as acquire did) and packs its entry for scripts/extend-1.lua. */
+  #pack(item: ExtendItem): PackedItem {
+    const { resource, token } = item;
+    if (typeof resource !== 'string' || resource === '' || resource.length > MAX_SHORT_NAME) checkName('resource', resource);
+    if (typeof token !== 'string' || token === '' || token.length > MAX_SHORT_NAME) checkName('token', token);
+    const entry = PACKED_LENGTH[Buffer.byteLength(resource, 'utf8')]! + PACKED_LENGTH[Buffer.byteLength(token, 'utf8')]! + resource + token;
+    const packed: PackedItem = { resource, token, shard: this.keys.shardOf(resource), entry };
+    this.#packed.set(item, packed);
+    return packed;
   }
 
   /** Compare-and-delete by token; see scripts/release-3.lua. */
@@ -286,11 +317,11 @@ export class RedisBackend implements LockBackend {
   /** Reads only expired entries of each shard's `held` set (one call per shard, one round trip). */
   async orphans(limit: number): Promise<OrphanRecord[]> {
     checkInteger('orphans limit', limit, 1, 100_000);
-    const replies = await Promise.all(
-      Array.from({ length: this.keys.shards }, (_, shard) =>
-        this.#send('orphans', [this.keys.heldKey(shard), this.keys.metaKey(shard), this.keys.lockPrefix(shard), limit], ORPHANS_TIMEOUT_MS),
-      ),
+    const calls = Array.from({ length: this.keys.shards }, (_, shard) =>
+      this.#send('orphans', [this.keys.heldKey(shard), this.keys.metaKey(shard), this.keys.lockPrefix(shard), limit], ORPHANS_TIMEOUT_MS),
     );
+    this.#batcher.flush();
+    const replies = await Promise.all(calls);
     const failed = replies.find((reply) => reply instanceof BackendError);
     if (failed) throw failed;
     const found: OrphanRecord[] = [];

@@ -69,6 +69,14 @@ export class WriteBatcher {
     }
   }
 
+  /**
+   * Writes the held commands now. For a caller that just made the last command of a batch: nothing more will join
+   * them this turn, and the end of the turn can be late (the replies to the batch's first commands are read first).
+   */
+  flush(): void {
+    this.#flush();
+  }
+
   /** The command's reply (or failure) arrived. */
   settled(): void {
     this.#inFlight--;
