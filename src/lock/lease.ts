@@ -214,6 +214,9 @@ export const leaseState = {
   /** Whether the lease is still held, without `state`'s deadline check: for a loop that checks deadlines itself. */
   held: (lease: Lease): boolean => get(lease).state === 'held',
 
+  /** Whether the lease was lost, without `state`'s deadline check. */
+  isLost: (lease: Lease): boolean => get(lease).state === 'lost',
+
   /**
    * Records a renewal about to be sent with `ttlMs`: heartbeats keep that TTL from now on, and when it is
    * shorter than before, the local deadline shrinks to `deadline` at once (Redis may apply it unanswered).

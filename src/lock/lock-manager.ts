@@ -424,7 +424,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     }
     const { renewed, errors } = await this.#renew(due, started);
     if (errors.length === 0) this.#lastRenewedAt = monotonicNow();
-    lost += due.filter((lease) => lease.state === 'lost').length;
+    for (const lease of due) if (leaseState.isLost(lease)) lost++; // #renew ended with every lease past its deadline lost
     this.#emit('heartbeat', { leases: due.length, renewed, lost, durationMs: monotonicNow() - started });
     return errors.length > 0 ? Math.max(1, Math.floor(this.options.heartbeatMs / 4)) : undefined;
   }
