@@ -18,8 +18,9 @@ interface Corkable {
 /**
  * Nagle's algorithm for leasehold's commands on one ioredis client. While one of them awaits its reply, the next
  * ones are held in the socket (`cork`) and written together, in one system call, when the event loop turns
- * (`setImmediate`) or after {@link WRITE_BATCH} commands per connection, whichever comes first. With nothing in
- * flight a command is written at once, so a lone caller waits for nothing.
+ * (`setImmediate`) or after {@link WRITE_BATCH} commands per connection, whichever comes first, or when the maker of a
+ * batch of calls has made its last one ({@link WriteBatcher.flush}). With nothing in flight a command is written at
+ * once, so a lone caller waits for nothing.
  *
  * Why: under concurrency a socket write costs more client CPU than everything else an acquire or release does;
  * 64 concurrent acquires made 64 writes per event-loop turn. Other commands sent on the same connection in the
