@@ -194,7 +194,32 @@ function uncontendedSection({ results, config }: ReportInput): string {
       'not a target), shows what batching alone buys a bare lock.',
     '',
     ...tables,
+    ...serialCostNote(results.uncontended!),
   ].join('\n').trimEnd();
+}
+
+/**
+ * At concurrency 1 nothing overlaps: each cycle is the client's work, the server's work and the round trips, one
+ * after the other. Sets leasehold's extra time per cycle next to its extra CPU per cycle, from the same medians.
+ */
+function serialCostNote(measured: readonly UncontendedResult[]): string[] {
+  const serial = measured.find((u) => u.concurrency === 1);
+  const ours = serial?.median.get('leasehold');
+  const raw = serial?.median.get('raw');
+  if (!ours || !raw) return [];
+  const cycle = (opsPerSec: number): number => 1e6 / opsPerSec;
+  const extraTime = cycle(ours.opsPerSec) - cycle(raw.opsPerSec);
+  const extraClient = ours.clientCpuUs - raw.clientCpuUs;
+  const extraServer = ours.serverCpuUs - raw.serverCpuUs;
+  const signed = (us: number): string => `${us >= 0 ? '+' : '−'}${Math.abs(us).toFixed(1)} µs`;
+  return [
+    `Where concurrency 1's gap goes (medians above): a leasehold acquire+release cycle takes ${cycle(ours.opsPerSec).toFixed(1)} µs, ` +
+      `the raw floor's ${cycle(raw.opsPerSec).toFixed(1)} µs (${signed(extraTime)}); per cycle leasehold uses ${signed(extraClient)} of ` +
+      `client CPU and ${signed(extraServer)} of server CPU (${signed(extraClient + extraServer)} together). Both make the same two ` +
+      `round trips; the server's extra work is the fence, the holder record and the orphan index the acquire and release ` +
+      `scripts keep (${ours.serverCommands.toFixed(0)} server commands per cycle against ${raw.serverCommands.toFixed(0)}).`,
+    '',
+  ];
 }
 
 function contendedSection({ results, config }: ReportInput): string {
