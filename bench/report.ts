@@ -39,7 +39,7 @@ export interface BenchConfig {
     readonly repeats: number;
     readonly resourcesPerWorker: number;
   };
-  readonly contended: { readonly workers: number; readonly durationMs: number; readonly warmupMs: number; readonly holdMs: number; readonly repeats: number };
+  readonly contended: { readonly workers: number; readonly durationMs: number; readonly sliceMs: number; readonly warmupMs: number; readonly holdMs: number; readonly repeats: number };
   readonly renewal: { readonly leases: number; readonly repeats: number };
   readonly memory: { readonly leases: number };
   readonly recoveryLatency: {
@@ -242,10 +242,12 @@ function contendedSection({ results, config }: ReportInput): string {
   return [
     '## 2. Contended: 16 workers, one resource',
     '',
-    `${c.workers} workers in one process loop on acquire → critical section (hold ~${c.holdMs} ms) → release, for ` +
-      `${c.durationMs / 1000} s, all on ONE resource. An in-process counter of workers inside the critical section ` +
-      'must never exceed 1: an entry while another worker is inside is a violation. Critical sections/s counts entries ' +
-      `before the deadline; median of ${c.repeats} runs (listed) after a ${c.warmupMs / 1000} s warm-up. Fairness: ` +
+    `${c.workers} workers in one process loop on acquire → critical section (hold ~${c.holdMs} ms) → release, all on ` +
+      `ONE resource. A run gives each contender ${c.durationMs / 1000} s in slices of ${c.sliceMs} ms, contenders taking ` +
+      'turns (order rotated every slice), so background load hits all of them alike. An in-process counter of workers ' +
+      'inside the critical section must never exceed 1: an entry while another worker is inside is a violation. ' +
+      'Critical sections/s counts entries before each slice ends, over the run; ' +
+      `median of ${c.repeats} runs (listed) after a ${c.warmupMs / 1000} s warm-up. Fairness: ` +
       "critical sections of the least and most served worker in the median run, and Jain's index (1 = perfectly even, " +
       `1/${c.workers} = one worker got everything). Retry settings per contender are listed under Method.`,
     '',

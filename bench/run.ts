@@ -62,7 +62,7 @@ const run = (workload: Workload): boolean => SELECTED.has(workload);
 const CONFIG: BenchConfig = QUICK
   ? {
       uncontended: { concurrencies: [1, 64], durationMs: 300, sliceMs: 100, warmupMs: 200, repeats: 1, resourcesPerWorker: 1024 },
-      contended: { workers: 16, durationMs: 1000, warmupMs: 200, holdMs: 1, repeats: 1 },
+      contended: { workers: 16, durationMs: 1000, sliceMs: 250, warmupMs: 200, holdMs: 1, repeats: 1 },
       renewal: { leases: 10_000, repeats: 1 },
       memory: { leases: 10_000 },
       recoveryLatency: { rounds: 6, lanes: 3, ttlMs: 1000, eventsSweepIntervalMs: 60_000, sweepIntervalMs: 1000 },
@@ -72,7 +72,7 @@ const CONFIG: BenchConfig = QUICK
     }
   : {
       uncontended: { concurrencies: [1, 64], durationMs: 1200, sliceMs: 200, warmupMs: 500, repeats: 5, resourcesPerWorker: 1024 },
-      contended: { workers: 16, durationMs: 5000, warmupMs: 1000, holdMs: 1, repeats: 3 },
+      contended: { workers: 16, durationMs: 5000, sliceMs: 500, warmupMs: 1000, holdMs: 1, repeats: 3 },
       renewal: { leases: 10_000, repeats: 5 },
       memory: { leases: 10_000 },
       recoveryLatency: { rounds: 40, lanes: 5, ttlMs: 1000, eventsSweepIntervalMs: 60_000, sweepIntervalMs: 1000 },

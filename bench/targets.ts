@@ -176,18 +176,19 @@ function contendedTargets(contended: ContendedResult, targets: Target[]): void {
   const lhContended = contended.median.get('leasehold')!;
   const lhViolations = contended.runs.get('leasehold')!.reduce((sum, r) => sum + r.violations, 0);
   const peerContended = bestPeer((id) => contended.median.get(id)!.rate);
-  // A contended run swings with the machine's timers and load; one lucky run must not carry the median. Met only
-  // when even leasehold's slowest run reaches the best peer's median.
+  // A contended run swings with the machine's timers and load; one lucky run must not carry the median. The contenders
+  // take turns in slices within each round (workloads/contended.ts), so each round compares them under the same load:
+  // met only when leasehold beats every peer in every round, not only the best peer on the medians.
   const lhRates = contended.runs.get('leasehold')!.map((r) => r.rate);
-  const peerRates = contended.runs.get(peerContended.id)!.map((r) => r.rate);
-  const range = (rates: number[]): string => `${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)}`;
+  const peerRates = lhRates.map((_, round) => bestPeer((id) => contended.runs.get(id)![round]!.rate));
+  const rounds = lhRates.map((rate, round) => `${rate.toFixed(1)} vs ${peerRates[round]!.value.toFixed(1)} ${peerRates[round]!.id}`).join(', ');
   targets.push({
     name: '16 workers on one resource: critical sections/s, no violations',
-    goal: '≥ 1.00× best peer (every leasehold run ≥ its median), 0 violations',
+    goal: '≥ 1.00× best peer (and ≥ every peer in every round), 0 violations',
     measured:
       `${x(lhContended.rate / peerContended.value)} of best peer ${peerContended.id} ` +
-      `(${lhContended.rate.toFixed(1)} vs ${peerContended.value.toFixed(1)} CS/s; runs ${range(lhRates)} vs ${range(peerRates)}), ${lhViolations} violations`,
-    met: lhContended.rate / peerContended.value >= 1 && Math.min(...lhRates) >= peerContended.value && lhViolations === 0,
+      `(${lhContended.rate.toFixed(1)} vs ${peerContended.value.toFixed(1)} CS/s; each round vs its best peer: ${rounds}), ${lhViolations} violations`,
+    met: lhContended.rate / peerContended.value >= 1 && lhRates.every((rate, round) => rate >= peerRates[round]!.value) && lhViolations === 0,
   });
 }
 

@@ -5,7 +5,9 @@ import { jainIndex, median, sleep } from '../stats.js';
 
 export interface ContendedOptions {
   readonly workers: number;
+  /** Each contender's time in one run, given in slices of `sliceMs` taken in turns with the other contenders. */
   readonly durationMs: number;
+  readonly sliceMs: number;
   readonly warmupMs: number;
   readonly holdMs: number;
   readonly repeats: number;
@@ -57,14 +59,42 @@ async function contendedRun(contender: Contender, options: ContendedOptions, dur
   return { rate: sections / (durationMs / 1000), sections, violations, maxInside, perWorker, jain: jainIndex(perWorker) };
 }
 
-/** Warms every contender up, then runs `repeats` rounds in rotated order (see workloads/uncontended.ts). */
+/** What one contender did over the slices of one run, summed. */
+interface Tally {
+  sections: number;
+  violations: number;
+  maxInside: number;
+  readonly perWorker: number[];
+}
+
+/**
+ * Warms every contender up, then runs `repeats` rounds. In a round each contender gets `durationMs` in slices of
+ * `sliceMs`, the contenders taking turns in an order rotated every slice (as in workloads/uncontended.ts): a burst of
+ * background load on this shared machine then falls on every contender alike, not on one contender's whole run.
+ */
 export async function runContended(contenders: readonly Contender[], options: ContendedOptions): Promise<ContendedResult> {
   const runs = new Map<AnyContenderId, ContendedRun[]>(contenders.map((c) => [c.id, []]));
   for (const contender of contenders) await contendedRun(contender, options, options.warmupMs, 'contended');
+  const slices = Math.max(1, Math.round(options.durationMs / options.sliceMs));
+  const durationMs = slices * options.sliceMs;
   for (let round = 0; round < options.repeats; round++) {
-    for (let k = 0; k < contenders.length; k++) {
-      const contender = contenders[(k + round) % contenders.length]!;
-      const run = await contendedRun(contender, options, options.durationMs, 'contended');
+    const tallies = new Map<AnyContenderId, Tally>(
+      contenders.map((c) => [c.id, { sections: 0, violations: 0, maxInside: 0, perWorker: new Array<number>(options.workers).fill(0) }]),
+    );
+    for (let slice = 0; slice < slices; slice++) {
+      for (let k = 0; k < contenders.length; k++) {
+        const contender = contenders[(k + round + slice) % contenders.length]!;
+        const part = await contendedRun(contender, options, options.sliceMs, 'contended');
+        const tally = tallies.get(contender.id)!;
+        tally.sections += part.sections;
+        tally.violations += part.violations;
+        tally.maxInside = Math.max(tally.maxInside, part.maxInside);
+        part.perWorker.forEach((n, worker) => (tally.perWorker[worker]! += n));
+      }
+    }
+    for (const contender of contenders) {
+      const { sections, violations, maxInside, perWorker } = tallies.get(contender.id)!;
+      const run: ContendedRun = { rate: sections / (durationMs / 1000), sections, violations, maxInside, perWorker, jain: jainIndex(perWorker) };
       runs.get(contender.id)!.push(run);
       options.log(
         `  contended round ${round + 1} ${contender.id}: ${run.rate.toFixed(1)} CS/s, violations ${run.violations}, ` +
