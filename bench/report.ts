@@ -274,7 +274,9 @@ function renewalSection({ results, config }: ReportInput): string {
     'On a private server used only for this workload, leasehold (one LockManager) and each peer hold ' +
       `${int(config.renewal.leases)} leases at the same time. A round measures one leasehold heartbeat (wall time = the ` +
       "`durationMs` of the manager's `heartbeat` report), then, right after it and before the next beat, each peer " +
-      'renewing every one of its locks with its own call, all issued at once (rotated order). One warm-up beat and ' +
+      'renewing every one of its locks with its own call, all issued at once (rotated order). Before each contender ' +
+      "is measured, a full garbage collection (node --expose-gc) clears what the others left, so each pays only for " +
+      'its own garbage. One warm-up beat and ' +
       `round first; median of ${config.renewal.repeats} rounds (listed). Client requests = commands the ioredis client ` +
       'sent (counted on the client, pipelined ones included); server script calls = ' +
       '`EVALSHA` + `EVAL` in the `INFO commandstats` delta; server commands = every command in that delta, including ' +
