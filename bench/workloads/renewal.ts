@@ -45,7 +45,6 @@ function describe(byCommand: ReadonlyMap<string, number>): string {
   return [...byCommand].sort((a, b) => b[1] - a[1]).map(([name, calls]) => `${name}=${calls}`).join(' ');
 }
 
-/** Measures `renew` between two command-stat snapshots on `stats`, with `counter` counting the client's requests. */
 /**
  * Collects the garbage the contenders measured before left behind (node runs with --expose-gc: see package.json),
  * so that each measurement pays for its own garbage only. Without it, leasehold's beat, measured first in every
@@ -57,6 +56,7 @@ function collectGarbage(): void {
   gc();
 }
 
+/** Measures `renew` between two command-stat snapshots on `stats`, with `counter` counting the client's requests. */
 async function measured(stats: Redis, counter: RequestCounter, renew: () => Promise<{ wallMs: number; renewed: number }>): Promise<RenewalRun> {
   collectGarbage();
   const before = await commandCalls(stats);

@@ -211,11 +211,8 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
 export const leaseState = {
   deadline: (lease: Lease): number => get(lease).deadline,
 
-  /** Whether the lease is still held, without `state`'s deadline check: for a loop that checks deadlines itself. */
-  held: (lease: Lease): boolean => get(lease).state === 'held',
-
-  /** Whether the lease was lost, without `state`'s deadline check. */
-  isLost: (lease: Lease): boolean => get(lease).state === 'lost',
+  /** The lease's state without `state`'s deadline check (no clock read): for loops that check deadlines themselves. */
+  rawState: (lease: Lease): LeaseState => get(lease).state,
 
   /**
    * Records a renewal about to be sent with `ttlMs`: heartbeats keep that TTL from now on, and when it is

@@ -424,7 +424,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     }
     const { renewed, errors } = await this.#renew(due, started);
     if (errors.length === 0) this.#lastRenewedAt = monotonicNow();
-    for (const lease of due) if (leaseState.isLost(lease)) lost++; // #renew ended with every lease past its deadline lost
+    for (const lease of due) if (leaseState.rawState(lease) === 'lost') lost++; // #renew ended with every lease past its deadline lost
     this.#emit('heartbeat', { leases: due.length, renewed, lost, durationMs: monotonicNow() - started });
     return errors.length > 0 ? Math.max(1, Math.floor(this.options.heartbeatMs / 4)) : undefined;
   }
@@ -466,7 +466,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
         const answeredAt = monotonicNow();
         part.indexes.forEach((i, k) => {
           const lease = leases[i]!;
-          if (!leaseState.held(lease)) return; // released or lost meanwhile: the answer means nothing now (deadline: below)
+          if (leaseState.rawState(lease) !== 'held') return; // released or lost meanwhile: the answer means nothing now (deadline: below)
           const ttlMs = items[i]!.ttlMs;
           if (!part.renewed[k]) {
             this.#lose(lease, 'token-mismatch');

@@ -127,6 +127,8 @@ describe('RedisBackend methods (public, so checked too)', () => {
     expect(() => backend.extend([{ resource: 'é'.repeat(257), token: 't', ttlMs: 100 }], { timeoutMs: 100 })).toThrow(/514 bytes/);
     expect(() => backend.extend([{ resource: 'r', token: '✓'.repeat(171), ttlMs: 100 }], { timeoutMs: 100 })).toThrow(InvalidNameError);
     expect(() => backend.extend(untyped('r'), { timeoutMs: 100 })).toThrow(InvalidOptionError);
+    expect(() => backend.extend(untyped([null]), { timeoutMs: 100 })).toThrow(/item 0 is null/);
+    expect(() => backend.extend(untyped([{ resource: 'r', token: 't', ttlMs: 100 }, 'r']), { timeoutMs: 100 })).toThrow(InvalidOptionError);
     expect(() => backend.extend([], untyped({}))).toThrow(InvalidTtlError);
     expect(await backend.inspect('r')).toMatchObject({ holder: null, lastFence: 0 }); // nothing was written
   });

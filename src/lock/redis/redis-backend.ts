@@ -219,7 +219,10 @@ export class RedisBackend implements LockBackend {
     let byShard: ShardBatch[] = [];
     for (let index = 0; index < items.length; index++) {
       const item = items[index]!;
-      const ttlMs = item?.ttlMs;
+      if (typeof item !== 'object' || item === null) {
+        throw new InvalidOptionError(`RedisBackend.extend needs items of the form { resource, token, ttlMs }; item ${index} is ${show(item)}.`);
+      }
+      const ttlMs = item.ttlMs;
       if (ttlMs !== lastTtl) {
         if (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > MAX_DURATION_MS) checkDuration('ttlMs', ttlMs);
         let found = byTtl.get(ttlMs);
