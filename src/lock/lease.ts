@@ -64,6 +64,12 @@ interface Internals {
   ttlMs: number;
   deadline: number;
   renewedFrom: number;
+  /**
+   * Send time and deadline of the latest renewal that shortened the deadline (-Infinity: none). Redis runs a
+   * lease's renewals in the order sent, so the answer to an earlier renewal never lifts the deadline past it.
+   */
+  shortenedAt: number;
+  shortenedTo: number;
   lostWith: LeaseLostError | null;
   releasing: Promise<boolean> | null;
   /** Created on first use of `signal`: most leases never need one, and AbortControllers are not free. */
@@ -120,6 +126,8 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
       ttlMs: init.ttlMs,
       deadline: init.deadline,
       renewedFrom: init.sentAt,
+      shortenedAt: -Infinity,
+      shortenedTo: Infinity,
       lostWith: null,
       releasing: null,
       abort: null,
@@ -215,15 +223,19 @@ export const leaseState = {
   rawState: (lease: Lease): LeaseState => get(lease).state,
 
   /**
-   * Records a renewal about to be sent with `ttlMs`: heartbeats keep that TTL from now on, and when it is
-   * shorter than before, the local deadline shrinks to `deadline` at once (Redis may apply it unanswered).
-   * Returns the local deadline after that.
+   * Records a renewal about to be sent at `sentAt` with `ttlMs`: heartbeats keep that TTL from now on, and when it
+   * is shorter than before, the local deadline shrinks to `deadline` at once (Redis may apply it unanswered), and
+   * stays so until this renewal or a later one is answered. Returns the local deadline after that.
    */
-  sending(lease: Lease, ttlMs: number, deadline: number): number {
+  sending(lease: Lease, ttlMs: number, deadline: number, sentAt: number): number {
     const own = get(lease);
     if (own.state !== 'held') return own.deadline;
     own.ttlMs = ttlMs;
-    return (own.deadline = Math.min(own.deadline, deadline));
+    if (deadline < own.deadline) {
+      own.deadline = own.shortenedTo = deadline;
+      own.shortenedAt = sentAt;
+    }
+    return own.deadline;
   },
 
   /** The renewal item for this lease at `ttlMs`: the same object at every beat while the TTL stays. */
@@ -234,12 +246,15 @@ export const leaseState = {
     return item;
   },
 
-  /** Records a confirmed renewal sent at `sentAt`; ignored when a later-sent renewal already landed. */
+  /**
+   * Records a confirmed renewal sent at `sentAt`; ignored when a later-sent renewal already landed. Sent before a
+   * renewal that shortened the deadline and is still unanswered, it moves the deadline no later than that one's.
+   */
   renewed(lease: Lease, sentAt: number, ttlMs: number, deadline: number): void {
     const own = get(lease);
     if (own.state !== 'held' || sentAt < own.renewedFrom) return;
     own.renewedFrom = sentAt;
-    own.deadline = deadline;
+    own.deadline = sentAt < own.shortenedAt ? Math.min(deadline, own.shortenedTo) : deadline;
     if (lease.listenerCount('extended') === 0) return; // a big heartbeat renews thousands: skip the payload
     emitGuarded(own.control.listenerFailed, () => lease.emit('extended', { validUntil: lease.validUntil, ttlMs }));
   },

@@ -444,7 +444,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     let earliest = Infinity;
     for (const lease of leases) {
       const ttlMs = ttlOverride ?? lease.ttlMs;
-      const deadline = leaseState.sending(lease, ttlMs, sentAt + ttlMs - driftMs(ttlMs, driftFactor));
+      const deadline = leaseState.sending(lease, ttlMs, sentAt + ttlMs - driftMs(ttlMs, driftFactor), sentAt);
       if (deadline > latest) latest = deadline;
       if (deadline < earliest) earliest = deadline;
       items.push(leaseState.item(lease, ttlMs));

@@ -113,6 +113,31 @@ describe('loss is loud', () => {
     server.resume();
   });
 
+  it('an earlier renewal answered after a shorter extend() was sent does not undo the shorter deadline', async () => {
+    // A 10 s renewal is sent and answered, but its answer is read only after a shorter extend() was sent; that one
+    // gets no answer in time (Redis is paused). Redis runs the calls in the order sent, so once it resumes the
+    // shorter TTL is the one it keeps: the holder must not believe the renewal's longer deadline.
+    const { server, locks } = await setup(10_000, 500);
+    const lease = await locks.acquire('node-9', { owner: 'a' });
+    const seen = track(lease);
+    let renewedAt = 0;
+    const renewing = lease.extend(10_000).then(() => (renewedAt = performance.now()));
+    const answered = performance.now() + 200;
+    while (performance.now() < answered); // the event loop held: Redis answers meanwhile, the answer waits unread
+    server.pause();
+    cleanups.push(() => server.resume());
+    const sentAt = performance.now();
+    const shortening = lease.extend(2_000).catch((error: unknown) => error);
+    await renewing;
+    expect(renewedAt - sentAt).toBeLessThan(500); // the renewal's answer was read first, as the scenario needs
+    expect(await shortening).toBeInstanceOf(LeaseLostError); // no answer within its 2 s: past that deadline, lost
+    expect(seen.losses).toHaveLength(1);
+    expect(seen.lostAt - sentAt).toBeLessThan(2_000 + SLACK_MS); // by the shorter deadline, not the renewal's 10 s
+    server.resume();
+    await waitFor(async () => (await locks.inspect('node-9')).holder === null, 5_000); // Redis applied the 2 s TTL
+    expect(lease.state).toBe('lost');
+  });
+
   it('heartbeats keep the TTL extend() set', async () => {
     const { locks } = await setup(600, 150);
     const lease = await locks.acquire('node-8', { owner: 'a' });

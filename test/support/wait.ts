@@ -14,10 +14,10 @@ export function eventually<T>(subscribe: (resolve: (value: T) => void) => void, 
   });
 }
 
-/** Polls `condition` every 10 ms; rejects when it is still false after `ms`. */
-export async function waitFor(condition: () => boolean, ms: number): Promise<void> {
+/** Polls `condition` (sync or async) every 10 ms; rejects when it is still false after `ms`. */
+export async function waitFor(condition: () => boolean | Promise<boolean>, ms: number): Promise<void> {
   const until = performance.now() + ms;
-  while (!condition()) {
+  while (!(await condition())) {
     if (performance.now() > until) throw new Error(`condition not met within ${ms} ms`);
     await sleep(10);
   }
