@@ -35,9 +35,9 @@ export class ExpiryListener {
     this.#hooks = hooks;
   }
 
-  /** The masters listened to, as `host:port`. */
+  /** The masters listened to, as `host:port` (a subscriber that closed for good is not listening). */
   get masters(): string[] {
-    return [...this.#subscribers.keys()].sort();
+    return [...this.#subscribers].filter(([, subscriber]) => subscriber.status !== 'end').map(([at]) => at).sort();
   }
 
   /** Subscribes on every master now (on a Cluster, once the client knows the slot map). */
@@ -76,7 +76,9 @@ export class ExpiryListener {
     const masters = this.#masters();
     const wanted = new Map(masters.map((m) => [address(m), m]));
     for (const [at, subscriber] of this.#subscribers) {
-      if (!wanted.has(at)) {
+      // A subscriber that closed for good is made again: ioredis gives a Cluster node's client (so its duplicate)
+      // no retry strategy, and a connection reset then ends it.
+      if (!wanted.has(at) || subscriber.status === 'end') {
         this.#subscribers.delete(at);
         subscriber.disconnect();
       }

@@ -1,25 +1,33 @@
-// Recovery bugs the fault suite found, each pinned with real servers: an orphan record erased by a quorum acquire
-// that got no majority, an expiry subscriber that never subscribed through a client without an offline queue, and
-// expiry events gone for good after the master restarted empty.
+// Recovery bugs the fault suite and reviews found, each pinned with real servers: an orphan record erased by a quorum
+// acquire that got no majority, an expiry subscriber that never subscribed through a client without an offline
+// queue, expiry events gone for good after the master restarted empty, and a subscriber whose connection closed for
+// good (as a Cluster node's does) never made again.
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockManager, MemoryNodeStore, QuorumBackend, QuorumError, RecoveryManager, RedisBackend, nodeResource } from '../../src/index.js';
 import { createRedisClient } from '../harness/clients.js';
 import { RedisServer, startMasters } from '../harness/redis-server.js';
-import { sleep } from '../support/wait.js';
-
-/** Polls `condition` (sync or async) every 20 ms until it holds, or fails after `ms`. */
-async function waitFor(condition: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const until = performance.now() + ms;
-  while (!(await condition())) {
-    if (performance.now() > until) throw new Error(`condition not met within ${ms} ms`);
-    await sleep(20);
-  }
-}
+import { sleep, waitFor } from '../support/wait.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
 });
+
+/** A holder that dies holding a deploying node: its connection is cut, so its lease expires unrenewed in Redis. */
+async function orphanNode(server: RedisServer, nodes: MemoryNodeStore, prefix: string, id: string): Promise<void> {
+  const cut = createRedisClient(server, { maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const holder = new LockManager({ backend: new RedisBackend(cut, { prefix }), ttlMs: 300 });
+  holder.on('error', () => undefined);
+  await nodes.create({ id, provisionState: 'available' });
+  const lease = await holder.acquire(nodeResource(id), { owner: 'doomed', purpose: 'deploy' });
+  await nodes.transition(id, { from: ['available'], to: 'deploying', fence: lease.fence });
+  cut.disconnect();
+}
+
+/** Subscribers to the server's expiry events. */
+async function expirySubscribers(server: RedisServer): Promise<number> {
+  return Number(((await server.call('PUBSUB', 'NUMSUB', '__keyevent@0__:expired')) as unknown[])[1]);
+}
 
 describe('recovery regressions', () => {
   it('a quorum acquire that gets no majority puts back the orphan it took over, naming the dead holder', async () => {
@@ -63,16 +71,7 @@ describe('recovery regressions', () => {
     await recovery.start();
     expect(recovery.listening).toHaveLength(1);
 
-    /** A holder that dies holding a deploying node: its connection is cut, so its lease expires unrenewed in Redis. */
-    const orphan = async (id: string): Promise<void> => {
-      const cut = createRedisClient(server, { maxRetriesPerRequest: 0, retryStrategy: () => null });
-      const holder = new LockManager({ backend: new RedisBackend(cut, { prefix: 'ev' }), ttlMs: 300 });
-      holder.on('error', () => undefined);
-      await nodes.create({ id, provisionState: 'available' });
-      const lease = await holder.acquire(nodeResource(id), { owner: 'doomed', purpose: 'deploy' });
-      await nodes.transition(id, { from: ['available'], to: 'deploying', fence: lease.fence });
-      cut.disconnect();
-    };
+    const orphan = (id: string): Promise<void> => orphanNode(server, nodes, 'ev', id);
     const heard = (): number => recovery.counters().events;
     await orphan('n1');
     await waitFor(() => heard() === 1, 5_000); // the key's `expired` event, through the subscriber
@@ -82,8 +81,32 @@ describe('recovery regressions', () => {
     const flags = async (): Promise<string> => String(((await server.call('CONFIG', 'GET', 'notify-keyspace-events')) as string[])[1]);
     expect(await flags()).toBe('');
     await waitFor(async () => /E/.test(await flags()) && /x/.test(await flags()), 10_000); // set again by a sweep
-    await waitFor(async () => Number(((await server.call('PUBSUB', 'NUMSUB', '__keyevent@0__:expired')) as unknown[])[1]) === 1, 10_000);
+    await waitFor(async () => (await expirySubscribers(server)) === 1, 10_000);
     await orphan('n2');
+    await waitFor(() => heard() === 2, 5_000);
+    await waitFor(async () => (await nodes.get('n2')).provisionState === 'deploy failed', 5_000);
+  });
+
+  it('hears expiry events again after its subscriber connection closed for good (a Cluster node client never reconnects)', async () => {
+    const server = await RedisServer.start();
+    cleanups.push(() => server.stop());
+    // ioredis gives each Cluster node's client no retry strategy; the subscriber, its duplicate, then ends when cut.
+    const client = createRedisClient(server, { retryStrategy: () => null });
+    cleanups.push(() => client.disconnect());
+    const nodes = new MemoryNodeStore();
+    const recoveryLocks = new LockManager({ backend: new RedisBackend(client, { prefix: 'cut' }), ttlMs: 1_000 });
+    cleanups.push(() => recoveryLocks.close());
+    const recovery = new RecoveryManager({ locks: recoveryLocks, nodes, subscriber: client, sweepIntervalMs: 300, reconcileIntervalMs: null });
+    cleanups.push(() => recovery.stop());
+    recovery.on('error', () => undefined);
+    await recovery.start();
+    const heard = (): number => recovery.counters().events;
+    await orphanNode(server, nodes, 'cut', 'n1');
+    await waitFor(() => heard() === 1, 5_000);
+
+    expect(await server.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBe(1); // only the subscriber's connection
+    await waitFor(async () => (await expirySubscribers(server)) === 1 && recovery.listening.length === 1, 10_000); // a sweep subscribed again
+    await orphanNode(server, nodes, 'cut', 'n2');
     await waitFor(() => heard() === 2, 5_000);
     await waitFor(async () => (await nodes.get('n2')).provisionState === 'deploy failed', 5_000);
   });
