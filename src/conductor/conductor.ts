@@ -244,18 +244,30 @@ export class Conductor extends EventEmitter<ConductorEvents> {
     this.#assertRunning();
     await this.options.nodes.get(nodeId); // an unknown node fails before any lock is taken
     const lease = await this.#acquireNode(nodeId, purpose, signal);
+    // A lease that took over an orphan is not given back before its node is failed (or found stable): a release
+    // would erase the orphan record, the only trace that the dead holder's node is stuck. Even when stop() came.
+    let orphanHandled = lease.previous === null;
     try {
-      if (this.#state !== 'running') throw new ConductorStoppedError(this.id, this.#state);
       let node = await this.options.nodes.get(nodeId);
       if (lease.previous) node = (await this.#failIfStuck(nodeId, lease, 'acquire')) ?? node;
+      orphanHandled = true;
+      if (this.#state !== 'running') throw new ConductorStoppedError(this.id, this.#state);
       const task = new NodeTask(this.#host, lease, node, AbortSignal.any([lease.signal, this.#stopAbort.signal]));
       this.#tasks.add(task);
       lease.once('lost', (error) => this.#emit('taskLost', nodeId, error));
       return task;
     } catch (error) {
-      await lease.release().catch((e: unknown) => this.#report(e));
+      await (orphanHandled ? lease.release() : this.#leaveOrphan(lease)).catch((e: unknown) => this.#report(e));
       throw error;
     }
+  }
+
+  /**
+   * Gives back a lease that took over an orphan whose node could not be dealt with: broken, not released, so the
+   * resource stays an orphan (now of this conductor's lease) and recovery fails the node.
+   */
+  async #leaveOrphan(lease: Lease): Promise<void> {
+    if (lease.state === 'held') await this.options.locks.breakLease(lease.resource, { fence: lease.fence });
   }
 
   /**
@@ -358,10 +370,10 @@ export class Conductor extends EventEmitter<ConductorEvents> {
         if (!lease) continue; // a recovery manager got there first
         try {
           if (lease.previous) await this.#failIfStuck(nodeIdOf(resource)!, lease, 'restart');
+          await lease.release().catch((e: unknown) => this.#report(e));
         } catch (error) {
           this.#report(error);
-        } finally {
-          await lease.release().catch((e: unknown) => this.#report(e));
+          await this.#leaveOrphan(lease).catch((e: unknown) => this.#report(e));
         }
       }
     };

@@ -277,6 +277,44 @@ describe('Conductor', () => {
     expect(await recovered).toMatchObject({ nodeId: 'n1', from: 'deploying', to: 'deploy failed', previous: { owner: 'conductor-gone' }, trigger: 'acquire' });
   });
 
+  it('a reservation that stop() refuses after taking over an orphan fails the stuck node first, never erasing the orphan', async () => {
+    const w = world();
+    await w.nodes.create({ id: 'n1', provisionState: 'available' });
+    const dead = w.locks();
+    const lease = await dead.acquire(nodeResource('n1'), { owner: 'conductor-gone', purpose: 'deploy' });
+    await w.nodes.transition('n1', { from: ['available'], to: 'deploying', fence: lease.fence });
+    await dead.breakLease(nodeResource('n1'), { fence: lease.fence });
+    const a = w.conductor('a');
+    await a.start();
+    const stopping: Promise<void>[] = [];
+    w.managers[1]!.once('acquired', () => void stopping.push(a.stop())); // the node's lease is granted, then stop() comes
+    await expect(a.reserve('n1', { purpose: 'deploy' })).rejects.toBeInstanceOf(ConductorStoppedError);
+    expect(stopping).toHaveLength(1);
+    await Promise.all(stopping);
+    expect((await w.nodes.get('n1')).provisionState).toBe('deploy failed');
+    const info = await w.managers[0]!.inspect(nodeResource('n1'));
+    expect(info.holder).toBeNull();
+    expect(info.orphan).toBeNull();
+  });
+
+  it('a reservation that cannot fail the stuck node it took over leaves the node an orphan for recovery', async () => {
+    const w = world();
+    await w.nodes.create({ id: 'n1', provisionState: 'available' });
+    const dead = w.locks();
+    const lease = await dead.acquire(nodeResource('n1'), { owner: 'conductor-gone', purpose: 'clean' });
+    await w.nodes.transition('n1', { from: ['available'], to: 'cleaning', fence: lease.fence });
+    await dead.breakLease(nodeResource('n1'), { fence: lease.fence });
+    const a = w.conductor('a');
+    await a.start();
+    const transition = w.nodes.transition.bind(w.nodes);
+    w.nodes.transition = () => Promise.reject(new Error('database unreachable')); // the node table fails for a moment
+    await expect(a.reserve('n1', { purpose: 'deploy' })).rejects.toThrow('database unreachable');
+    w.nodes.transition = transition;
+    expect((await w.nodes.get('n1')).provisionState).toBe('cleaning');
+    const orphans = await w.managers[0]!.orphans();
+    expect(orphans.map((o) => o.resource)).toEqual([nodeResource('n1')]); // recovery finds it, and fails it
+  });
+
   it('takes over an orphan in a stable state without writing the node', async () => {
     const w = world();
     const created = await w.nodes.create({ id: 'n1', provisionState: 'active' });
