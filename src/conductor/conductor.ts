@@ -153,6 +153,8 @@ export class Conductor extends EventEmitter<ConductorEvents> {
   #record: ConductorRecord | null = null;
   #liveness: Lease | null = null;
   #reclaimTimer: NodeJS.Timeout | null = null;
+  /** A registration attempt in flight (see #reclaim): stop() waits for it. */
+  #reclaiming: Promise<void> | null = null;
   readonly #tasks = new Set<NodeTask>();
   /** What a `withNode` function threw, for its task's release (which then fails the node if it was mid-operation). */
   readonly #taskErrors = new WeakMap<NodeTask, unknown>();
@@ -464,6 +466,7 @@ export class Conductor extends EventEmitter<ConductorEvents> {
     this.#stopAbort.abort(new ConductorStoppedError(this.id, 'stopping'));
     await Promise.allSettled([...this.#tasks].map((task) => task.release()));
     if (this.#reclaimTimer) clearTimeout(this.#reclaimTimer);
+    await this.#reclaiming; // never rejects: it reports its own failures
     const liveness = this.#liveness;
     this.#liveness = null;
     await liveness?.release().catch((e: unknown) => this.#report(e));
@@ -488,7 +491,8 @@ export class Conductor extends EventEmitter<ConductorEvents> {
 
   #reclaim(): void {
     const retry = (): void => {
-      this.#reclaimTimer = setTimeout(() => void attempt(), this.options.locks.options.heartbeatMs);
+      if (this.#state !== 'running') return;
+      this.#reclaimTimer = setTimeout(() => void (this.#reclaiming = attempt().finally(() => (this.#reclaiming = null))), this.options.locks.options.heartbeatMs);
       this.#reclaimTimer.unref();
     };
     const attempt = async (): Promise<void> => {
@@ -502,6 +506,7 @@ export class Conductor extends EventEmitter<ConductorEvents> {
         // sees the new fence sees the conductor online.
         const record = { ...this.#record!, fence: lease.fence };
         await this.options.registry.put(record);
+        if (this.#state !== 'running') return void (await lease.release()); // stop() came meanwhile: it writes the record last
         this.#record = record;
         this.#watchLiveness(lease);
       } catch (error) {

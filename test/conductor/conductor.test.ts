@@ -124,6 +124,33 @@ describe('Conductor', () => {
     expect((await w.locks().inspect('conductor:r')).holder?.fence).toBe(a.record!.fence);
   });
 
+  it('stop() during a registration after a lost liveness lease leaves no liveness lease and a stopped record', async () => {
+    const w = world(600);
+    const registry = new RedisConductorRegistry(redis, { prefix: w.prefix });
+    const put = registry.put.bind(registry);
+    let slowPuts = false;
+    let putStarted: () => void = () => undefined;
+    const registering = new Promise<void>((resolve) => (putStarted = resolve));
+    registry.put = async (record) => {
+      if (slowPuts) {
+        putStarted();
+        await sleep(300); // the registry is slow: stop() comes while this write is in flight
+      }
+      return put(record);
+    };
+    const a = w.conductor('s', { registry });
+    const first = await a.start();
+    slowPuts = true;
+    await w.locks().breakLease('conductor:s', { fence: first.fence });
+    await registering; // the new liveness lease is taken; its registration is on its way
+    await a.stop();
+    expect((await w.locks().inspect('conductor:s')).holder).toBeNull(); // nothing heartbeated after stop
+    expect(await w.registry.get('s')).toMatchObject({ fence: first.fence, stoppedAt: expect.any(Number) as number });
+    slowPuts = false;
+    const again = w.conductor('s', { registry });
+    await again.start(); // the id is free: no ConductorIdInUseError
+  });
+
   it('refuses a duplicate id while the other conductor lives, writing nothing', async () => {
     const w = world();
     const a = w.conductor('dup');
