@@ -319,8 +319,11 @@ export interface LockBackend {
   abandon(resource: string, token: string, previous?: PreviousHolder | null): Promise<boolean>;
   /** Reads the state of one resource. */
   inspect(resource: string): Promise<ResourceState>;
-  /** Lists leases that expired without being released, at most `limit`. */
-  orphans(limit: number): Promise<OrphanRecord[]>;
+  /**
+   * Lists leases that expired without being released, at most `limit`, oldest first; with `resourcePrefix`, only
+   * those of resources that start with it (others do not count toward the limit).
+   */
+  orphans(limit: number, resourcePrefix?: string): Promise<OrphanRecord[]>;
   /** Lists live leases, only `owner`'s when it is given, at most `limit`. Not a snapshot: leases taken or freed meanwhile may be missed. */
   leases(options: { readonly owner: string | null; readonly limit: number }): Promise<LeaseRecord[]>;
   /**

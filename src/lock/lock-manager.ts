@@ -11,7 +11,7 @@ import { checkHeartbeatFits, driftMs, resolveLockManagerOptions, type LockManage
 import { errorFields } from './logger.js';
 import { LockTelemetry } from './telemetry.js';
 import { DeadlineTimer, Repeater, sleep } from './timers.js';
-import { checkDuration, checkInteger, checkName, checkOptions, checkSignal } from './validate.js';
+import { checkDuration, checkInteger, checkName, checkOptions, checkResourcePrefix, checkSignal } from './validate.js';
 
 /**
  * Options of one acquisition (`acquire`, `tryAcquire`, `using`). Bad values reject with an
@@ -206,11 +206,14 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
 
   /**
    * Lists leases that expired without being released (their holder died, hung or lost Redis), oldest first,
-   * with their last holder. An orphan stays listed until the resource is acquired again.
+   * with their last holder: at most `limit` (default 1,000), and with `resourcePrefix` only those of resources
+   * that start with it (recovery asks for `node:`, so orphans of other resources never crowd its nodes out). An
+   * orphan stays listed until the resource is acquired again.
    */
-  async orphans(options?: { readonly limit?: number }): Promise<OrphanRecord[]> {
-    const given = checkOptions<{ limit: number }>('orphans options', options, ['limit']);
-    return this.#backend.orphans(checkInteger('orphans option limit', given.limit ?? 1000, 1, 100_000));
+  async orphans(options?: { readonly limit?: number; readonly resourcePrefix?: string }): Promise<OrphanRecord[]> {
+    const given = checkOptions<{ limit: number; resourcePrefix: string }>('orphans options', options, ['limit', 'resourcePrefix']);
+    const limit = checkInteger('orphans option limit', given.limit ?? 1000, 1, 100_000);
+    return given.resourcePrefix === undefined ? this.#backend.orphans(limit) : this.#backend.orphans(limit, checkResourcePrefix(given.resourcePrefix));
   }
 
   /**

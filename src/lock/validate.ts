@@ -56,6 +56,11 @@ export function checkName(what: string, value: unknown): string {
   return value;
 }
 
+/** Checks a resource prefix to list by: '' (every resource), or a string {@link checkName} takes. */
+export function checkResourcePrefix(value: unknown): string {
+  return value === '' ? value : checkName('resourcePrefix', value);
+}
+
 /** Checks that `options` is a plain object (or undefined) whose keys are all in `known`. */
 export function checkOptions<T extends object>(what: string, options: unknown, known: readonly string[]): Partial<T> {
   if (options === undefined) return {};

@@ -24,4 +24,4 @@ export { REDIS_NODE_STORE_DEFAULTS, RedisNodeStore, type RedisNodeStoreOptions }
 export type { NodeStore } from './store.js';
 export { MAX_NODE_ID_BYTES } from './validate.js';
 export { failStuckNode, type DeadHolder, type StuckNode, type StuckNodeOutcome } from './fail-stuck-node.js';
-export { nodeIdOf, nodeResource } from './resources.js';
+export { NODE_RESOURCE_PREFIX, nodeIdOf, nodeResource } from './resources.js';

@@ -8,8 +8,11 @@
  * ```
  */
 export function nodeResource(nodeId: string): string {
-  return `node:${nodeId}`;
+  return NODE_RESOURCE_PREFIX + nodeId;
 }
+
+/** What every node's resource starts with (see {@link nodeResource}): recovery lists only these orphans. */
+export const NODE_RESOURCE_PREFIX = 'node:';
 
 /**
  * The node id a lock resource guards, or `null` when the resource is not a node's.
@@ -21,5 +24,5 @@ export function nodeResource(nodeId: string): string {
  * ```
  */
 export function nodeIdOf(resource: string): string | null {
-  return resource.startsWith('node:') && resource.length > 5 ? resource.slice(5) : null;
+  return resource.startsWith(NODE_RESOURCE_PREFIX) && resource.length > NODE_RESOURCE_PREFIX.length ? resource.slice(NODE_RESOURCE_PREFIX.length) : null;
 }

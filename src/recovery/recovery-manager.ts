@@ -12,7 +12,7 @@ import { Repeater } from '../lock/timers.js';
 import { checkName, checkOptions, show } from '../lock/validate.js';
 import { NodeNotFoundError } from '../nodes/errors.js';
 import { failStuckNode } from '../nodes/fail-stuck-node.js';
-import { nodeIdOf, nodeResource } from '../nodes/resources.js';
+import { NODE_RESOURCE_PREFIX, nodeIdOf, nodeResource } from '../nodes/resources.js';
 import { isHeldState } from '../nodes/states.js';
 import { checkNodeId } from '../nodes/validate.js';
 import { LiveLeaseError, NotOrphanedError, ReasonRequiredError } from './errors.js';
@@ -195,7 +195,7 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
     const { timeoutMs } = resolveHealthOptions(options);
     const [locks, orphans] = await Promise.all([
       this.options.locks.health({ timeoutMs }),
-      settleWithin(this.options.locks.orphans({ limit: HEALTH_ORPHAN_LIMIT }), timeoutMs, () => null),
+      settleWithin(this.options.locks.orphans({ limit: HEALTH_ORPHAN_LIMIT, resourcePrefix: NODE_RESOURCE_PREFIX }), timeoutMs, () => null),
     ]);
     return {
       ...locks,
@@ -313,7 +313,7 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
   async #sweep(): Promise<number | undefined> {
     if (this.#state !== 'running') return undefined;
     await this.#listener?.refresh().catch((error: unknown) => this.#report(error));
-    const orphans = await this.options.locks.orphans({ limit: SWEEP_LIMIT });
+    const orphans = await this.options.locks.orphans({ limit: SWEEP_LIMIT, resourcePrefix: NODE_RESOURCE_PREFIX });
     let queued = 0;
     for (const orphan of orphans) if (nodeIdOf(orphan.resource) !== null && this.#enqueue(orphan.resource, 'sweep')) queued++;
     this.#counters.sweeps++;

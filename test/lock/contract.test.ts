@@ -266,6 +266,10 @@ describe.each(topologies)('lock contract on $name', (topology) => {
       expect(orphan.expiredAt).toBeLessThanOrEqual(Date.now() + 1_000);
     }
     expect(await locks.orphans({ limit: 2 })).toHaveLength(2);
+    expect((await locks.orphans({ resourcePrefix: 'node-b' })).map((o) => o.resource)).toEqual(['node-b']);
+    expect(await locks.orphans({ resourcePrefix: 'node-', limit: 1 })).toHaveLength(1);
+    expect(await locks.orphans({ resourcePrefix: 'conductor:' })).toEqual([]);
+    expect(await locks.orphans({ resourcePrefix: '' })).toHaveLength(3);
     expect((await locks.inspect('node-a')).orphan).toMatchObject({ resource: 'node-a', holder: { owner: 'dead-conductor' } });
 
     const expiredAt = orphans.find((o) => o.resource === 'node-a')!.expiredAt;

@@ -181,9 +181,11 @@ describe('acquire arguments', () => {
     await lease.release();
   });
 
-  it('rejects bad orphans limits and using() without a function', async () => {
+  it('rejects bad orphans limits and prefixes, and using() without a function', async () => {
     await expect(locks.orphans({ limit: 0 })).rejects.toThrow(InvalidOptionError);
     await expect(locks.orphans(untyped({ max: 1 }))).rejects.toThrow(UnknownOptionError);
+    await expect(locks.orphans(untyped({ resourcePrefix: 5 }))).rejects.toThrow(InvalidNameError);
+    await expect(locks.orphans({ resourcePrefix: 'x'.repeat(513) })).rejects.toThrow(InvalidNameError);
     await expect(locks.using('x', { owner: 'a' }, untyped(null))).rejects.toThrow(TypeError);
   });
 });

@@ -175,6 +175,25 @@ describe.each(deployments)('RecoveryManager on $name', (deployment) => {
     expect(manager.lastSweepAt).toBeGreaterThan(Date.now() - 5_000);
   });
 
+  it('sweeps find node orphans behind more than a sweep of orphans nobody recovers (conductors never restarted)', async () => {
+    const w = deployment.world();
+    const ids = Array.from({ length: 1_100 }, (_, i) => `conductor:gone-${i}`); // more than one sweep reads (1,000)
+    // A TTL long enough for quorum mode's per-master timeout (TTL / 10) on a busy machine.
+    for (let at = 0; at < ids.length; at += 50) {
+      await Promise.all(ids.slice(at, at + 50).map((resource) => w.backend.acquire({ resource, token: randomBytes(8).toString('hex'), owner: resource.slice(10), purpose: 'liveness', ttlMs: 1_500 })));
+    }
+    await w.orphan('behind', 'deploying', 1_600); // expires after all of them
+    await sleep(1_800);
+    expect((await w.backend.orphans(1_000)).every((o) => o.resource.startsWith('conductor:'))).toBe(true); // the oldest 1,000
+    expect((await w.backend.orphans(10, 'node:')).map((o) => o.resource)).toEqual([nodeResource('behind')]);
+    const manager = w.manager({ sweepIntervalMs: 200 });
+    const seen = record(manager);
+    await manager.start();
+    await until(() => seen.recovered.length === 1, 5_000, 'the node found by a sweep');
+    expect(seen.recovered[0]).toMatchObject({ nodeId: 'behind', to: 'deploy failed', trigger: 'sweep' });
+    expect((await manager.health()).orphansWaiting).toBe(0); // the other orphans are not nodes waiting for recovery
+  });
+
   it('three managers racing, events and sweeps both on, recover each node exactly once', async () => {
     const w = deployment.world();
     const managers = [0, 1, 2].map(() => w.manager({ subscriber: w.subscriber, sweepIntervalMs: 150, concurrency: 4 }));

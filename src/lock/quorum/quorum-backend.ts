@@ -238,8 +238,8 @@ export class QuorumBackend implements LockBackend {
     };
   }
 
-  async orphans(limit: number): Promise<OrphanRecord[]> {
-    const lists = this.#reachable(await this.#each((m) => m.orphans(limit), 30_000), 'list orphans');
+  async orphans(limit: number, resourcePrefix = ''): Promise<OrphanRecord[]> {
+    const lists = this.#reachable(await this.#each((m) => m.orphans(limit, resourcePrefix), 30_000), 'list orphans');
     const byResource = new Map<string, OrphanRecord>();
     for (const o of lists.flat()) {
       const seen = byResource.get(o.resource);

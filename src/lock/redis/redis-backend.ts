@@ -15,7 +15,7 @@ import type {
 import { monotonicNow } from '../clock.js';
 import { BackendError, InvalidNameError, InvalidOptionError, type PreviousHolder } from '../errors.js';
 import { redactSecrets } from '../logger.js';
-import { MAX_DURATION_MS, MAX_NAME_BYTES, checkDuration, checkInteger, checkName, checkOptions, show } from '../validate.js';
+import { MAX_DURATION_MS, MAX_NAME_BYTES, checkDuration, checkInteger, checkName, checkOptions, checkResourcePrefix, show } from '../validate.js';
 import { KeySpace } from './keys.js';
 import { decodeRecord, encodeRecord } from './records.js';
 import { ScriptSet } from './script-set.js';
@@ -317,11 +317,15 @@ export class RedisBackend implements LockBackend {
     };
   }
 
-  /** Reads only expired entries of each shard's `held` set (one call per shard, one round trip). */
-  async orphans(limit: number): Promise<OrphanRecord[]> {
+  /**
+   * Reads only expired entries of each shard's `held` set (one call per shard, one round trip). Entries that do
+   * not count (another prefix's, or still live) are read past, up to 20,000 per shard (see scripts/orphans-2.lua).
+   */
+  async orphans(limit: number, resourcePrefix = ''): Promise<OrphanRecord[]> {
     checkInteger('orphans limit', limit, 1, 100_000);
+    checkResourcePrefix(resourcePrefix);
     const calls = Array.from({ length: this.keys.shards }, (_, shard) =>
-      this.#send('orphans', [this.keys.heldKey(shard), this.keys.metaKey(shard), this.keys.lockPrefix(shard), limit], ORPHANS_TIMEOUT_MS),
+      this.#send('orphans', [this.keys.heldKey(shard), this.keys.metaKey(shard), this.keys.lockPrefix(shard), limit, resourcePrefix], ORPHANS_TIMEOUT_MS),
     );
     this.#batcher.flush();
     const replies = await Promise.all(calls);

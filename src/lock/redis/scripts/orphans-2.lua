@@ -4,21 +4,43 @@
 -- KEYS[2]  meta hash of the shard
 -- ARGV[1]  lock key prefix of the shard (the lock key is this prefix .. resource; same hash tag, same slot)
 -- ARGV[2]  at most this many
+-- ARGV[3]  resource prefix: only resources that start with it ('' for every resource)
 --
--- Reply: flat list of triples: resource, record, deadline (server ms).
+-- Reply: flat list of triples: resource, record, deadline (server ms), oldest deadline first.
+--
+-- Entries that do not count (another prefix's, or a lease still live) are read past, in pages, up to SCAN_CAP
+-- entries in all: orphans nobody takes again (the liveness leases of conductors never restarted, say) must not
+-- hide the ones asked for behind the limit, and one call must not hold the server for long.
 
+local SCAN_CAP = 20000
 local _, now_ms = server_now()
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
+local limit = tonumber(ARGV[2])
+local prefix = ARGV[3]
+local prefix_len = #prefix
+local page = math.min(limit, 1000)
 local reply = {}
-for i = 1, #due, 2 do
-  local resource = due[i]
-  if redis.call('EXISTS', ARGV[1] .. resource) == 0 then
-    local record = redis.call('HGET', KEYS[2], resource)
-    if record then
-      reply[#reply + 1] = resource
-      reply[#reply + 1] = record
-      reply[#reply + 1] = due[i + 1]
+local found = 0
+local offset = 0
+while offset < SCAN_CAP do
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now_ms, 'WITHSCORES', 'LIMIT', offset, page)
+  for i = 1, #due, 2 do
+    local resource = due[i]
+    if (prefix_len == 0 or string.sub(resource, 1, prefix_len) == prefix) and redis.call('EXISTS', ARGV[1] .. resource) == 0 then
+      local record = redis.call('HGET', KEYS[2], resource)
+      if record then
+        reply[#reply + 1] = resource
+        reply[#reply + 1] = record
+        reply[#reply + 1] = due[i + 1]
+        found = found + 1
+        if found == limit then
+          return reply
+        end
+      end
     end
   end
+  if #due < 2 * page then
+    break
+  end
+  offset = offset + page
 end
 return reply
