@@ -3,14 +3,14 @@ import { EventEmitter } from 'eventemitter3';
 import type { AcquireOutcome, BreakOutcome, ExtendItem, HandOverOutcome, LeaseRecord, LockBackend, OrphanRecord, ResourceState } from './backend.js';
 import { monotonicNow } from './clock.js';
 import { emitGuarded, reportBackground } from './emit.js';
-import { LeaseLostError, LockHeldError, ManagerClosedError, type LeaseLostReason } from './errors.js';
+import { LeaseLostError, LockHeldError, ManagerClosedError, type LeaseLostReason, type PreviousHolder } from './errors.js';
 import { resolveHealthOptions, settleWithin, type HealthOptions, type LockHealth } from './health.js';
 import { Lease, leaseState, type LeaseControl } from './lease.js';
 import { LocalWaiters, type Wake } from './local-waiters.js';
 import { checkHeartbeatFits, driftMs, resolveLockManagerOptions, type LockManagerOptions, type ResolvedLockManagerOptions } from './options.js';
 import { errorFields } from './logger.js';
 import { LockTelemetry } from './telemetry.js';
-import { DeadlineTimer, Repeater, sleep } from './timers.js';
+import { DeadlineTimer, Repeater, sleep, unlessAborted } from './timers.js';
 import { checkDuration, checkInteger, checkName, checkOptions, checkResourcePrefix, checkSignal } from './validate.js';
 
 /**
@@ -37,7 +37,7 @@ export interface AcquireOptions {
    * @defaultValue `0` (one attempt)
    */
   readonly waitMs?: number;
-  /** Aborts the wait; the call then rejects with `signal.reason`. */
+  /** Aborts the wait, for a holder or for an answer from Redis; the call then rejects with `signal.reason`. */
   readonly signal?: AbortSignal;
 }
 
@@ -364,6 +364,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     const request = waiter === undefined ? { resource, token, owner, purpose, ttlMs } : { resource, token, owner, purpose, ttlMs, waiter };
     const sentAt = monotonicNow();
     let outcome: AcquireOutcome;
+    let aborted = false;
     try {
       if (handOver) {
         let result: HandOverOutcome;
@@ -378,20 +379,27 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
         if (!result.granted) return { acquired: false, holder: null, ttlMs: null, then: result.released ? 'later' : 'now' };
         outcome = result.granted;
       } else {
-        outcome = await this.#backend.acquire(request);
+        const sent = this.#backend.acquire(request);
+        // An abort stops the wait for the answer too (a server that hangs would hold it for good). A grant that
+        // comes after it is given back when the answer arrives, as one that comes back too late is (below).
+        outcome = await unlessAborted(sent, signal).catch((error: unknown) => {
+          if (signal?.aborted && error === signal.reason) {
+            aborted = true;
+            sent.then((late) => late.acquired && this.#giveBack(resource, token, late.previous)).catch(() => this.#backend.abandon(resource, token)).catch(() => false);
+          }
+          throw error;
+        });
       }
     } catch (error) {
       // The grant may have landed before the failure: give it back as an orphan (only this token's lock can be
       // deleted), so that if it took over a dead holder's orphan, recovery still finds it.
-      this.#backend.abandon(resource, token).catch(() => undefined);
+      if (!aborted) this.#backend.abandon(resource, token).catch(() => undefined);
       throw error;
     }
     if (!outcome.acquired) return { ...outcome, then: 'later' };
     const deadline = sentAt + ttlMs - driftMs(ttlMs, driftFactor);
     if (this.#closing || signal?.aborted || monotonicNow() >= deadline) {
-      // Given back unused. A grant that took over an orphan is given back as an orphan, never released: releasing
-      // would erase the record that the dead holder's node is stuck.
-      await (outcome.previous ? this.#backend.abandon(resource, token, outcome.previous) : this.#backend.release(resource, token)).catch(() => false);
+      await this.#giveBack(resource, token, outcome.previous).catch(() => false);
       signal?.throwIfAborted();
       if (this.#closing) throw new ManagerClosedError();
       return { acquired: false, holder: null, ttlMs: null, then: 'later' }; // the grant came back too late to be valid
@@ -407,6 +415,14 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     this.#heartbeat.start();
     this.#emit('acquired', lease);
     return lease;
+  }
+
+  /**
+   * Gives back a grant never handed out. One that took over an orphan is given back as that orphan, never
+   * released: releasing would erase the record that the dead holder's node is stuck.
+   */
+  #giveBack(resource: string, token: string, previous: PreviousHolder | null): Promise<boolean> {
+    return previous ? this.#backend.abandon(resource, token, previous) : this.#backend.release(resource, token);
   }
 
   /** One heartbeat. Resolves to the delay before the next one: sooner than usual when Redis failed to answer. */

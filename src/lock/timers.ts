@@ -100,3 +100,17 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Settles as `work` does, or rejects with `signal.reason` as soon as the signal aborts. After an abort `work` goes
+ * on (it must give back by itself whatever it gets) and its outcome is dropped. A signal already aborted when
+ * this is called is left to the caller: `work` is then awaited as it is.
+ */
+export function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal || signal.aborted) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -13,7 +13,7 @@ import {
   type LockBackend,
 } from '../../src/index.js';
 import { clusterClient, masterClients, standaloneClient, uniquePrefix } from '../harness/env.js';
-import { eventually, sleep } from '../support/wait.js';
+import { eventually, sleep, waitFor } from '../support/wait.js';
 import { customBackend } from '../support/custom-backend.js';
 
 /** A deployment the contract runs on: how to make a backend, and how to reach its lock keys behind its back. */
@@ -350,6 +350,8 @@ describe.each(topologies)('lock contract on $name', (topology) => {
     managers.push(locks);
     await expect(locks.acquire('gb', { owner: 'conductor-a', signal: giveUp.signal })).rejects.toThrow('caller gave up');
     // The orphan is put back as it was: the dead holder, its fence and its deadline, not the caller that gave up.
+    // (The abort rejected the acquire at once; the grant is given back as its answer is read, just after.)
+    await waitFor(async () => (await raw.orphans(10)).length === 1, 2_000);
     const [orphan] = await raw.orphans(10);
     expect(orphan).toMatchObject({ resource: 'gb', holder: { owner: 'dead', purpose: 'deploy', fence: dead.acquired ? dead.fence : 0 } });
     const next = await manager(prefix).acquire('gb', { owner: 'recovery:1' });

@@ -138,6 +138,22 @@ describe('loss is loud', () => {
     expect(lease.state).toBe('lost');
   });
 
+  it('an aborted acquire stops waiting for a Redis that does not answer, and gives back the grant that comes later', async () => {
+    const { server, locks } = await setup(2_000, 500);
+    server.pause();
+    cleanups.push(() => server.resume());
+    const started = performance.now();
+    await expect(locks.acquire('node-10', { owner: 'a', signal: AbortSignal.timeout(300) })).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(performance.now() - started).toBeLessThan(300 + 2 * SLACK_MS); // not held until Redis answers
+    server.resume(); // Redis now runs the acquire: it is granted to nobody who wants it
+    await waitFor(async () => (await locks.inspect('node-10')).lastFence > 0, 5_000);
+    await waitFor(async () => (await locks.inspect('node-10')).holder === null, 5_000);
+    const info = await locks.inspect('node-10');
+    expect(info.orphan).toBeNull(); // released as soon as the answer came, not left to expire
+    expect(info.lastHolder).toMatchObject({ owner: 'a' });
+    expect((await locks.health()).leasesHeld).toBe(0);
+  });
+
   it('heartbeats keep the TTL extend() set', async () => {
     const { locks } = await setup(600, 150);
     const lease = await locks.acquire('node-8', { owner: 'a' });

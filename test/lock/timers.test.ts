@@ -1,6 +1,6 @@
 // Pure scheduling logic, so fake timers are fine here (behaviour against Redis is tested elsewhere).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DeadlineTimer, Repeater } from '../../src/lock/timers.js';
+import { DeadlineTimer, Repeater, unlessAborted } from '../../src/lock/timers.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -74,5 +74,21 @@ describe('DeadlineTimer', () => {
     timer.clear();
     await vi.advanceTimersByTimeAsync(500);
     expect(fired).toHaveLength(1);
+  });
+});
+
+describe('unlessAborted', () => {
+  it('settles as the work does, rejects with the reason at an abort, and leaves an already aborted signal to the caller', async () => {
+    const controller = new AbortController();
+    await expect(unlessAborted(Promise.resolve(1), controller.signal)).resolves.toBe(1);
+    await expect(unlessAborted(Promise.reject(new Error('work failed')), controller.signal)).rejects.toThrow('work failed');
+    let finish: (value: number) => void = () => undefined;
+    const work = new Promise<number>((resolve) => (finish = resolve));
+    const waiting = unlessAborted(work, controller.signal);
+    controller.abort(new Error('gave up'));
+    await expect(waiting).rejects.toThrow('gave up');
+    finish(2); // the work goes on; its outcome is dropped
+    await expect(work).resolves.toBe(2);
+    await expect(unlessAborted(Promise.resolve(3), controller.signal)).resolves.toBe(3); // already aborted
   });
 });
