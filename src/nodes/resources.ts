@@ -11,7 +11,14 @@ export function nodeResource(nodeId: string): string {
   return NODE_RESOURCE_PREFIX + nodeId;
 }
 
-/** What every node's resource starts with (see {@link nodeResource}): recovery lists only these orphans. */
+/**
+ * What every node's resource starts with (see {@link nodeResource}): recovery lists only these orphans.
+ *
+ * @example
+ * ```ts
+ * const stuck = await locks.orphans({ resourcePrefix: NODE_RESOURCE_PREFIX }); // node orphans only
+ * ```
+ */
 export const NODE_RESOURCE_PREFIX = 'node:';
 
 /**
