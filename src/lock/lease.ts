@@ -64,9 +64,12 @@ interface Internals {
   ttlMs: number;
   deadline: number;
   renewedFrom: number;
+  /** Local deadline the latest renewal sent would give (the acquire's at first). */
+  sentDeadline: number;
   /**
-   * Send time and deadline of the latest renewal that shortened the deadline (-Infinity: none). Redis runs a
-   * lease's renewals in the order sent, so the answer to an earlier renewal never lifts the deadline past it.
+   * Send time of the latest renewal whose deadline was below the one sent before it (-Infinity: none unanswered),
+   * and the lowest such deadline since. Redis runs a lease's renewals in the order sent, so the answer to an
+   * earlier renewal never lifts the deadline past it.
    */
   shortenedAt: number;
   shortenedTo: number;
@@ -126,6 +129,7 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
       ttlMs: init.ttlMs,
       deadline: init.deadline,
       renewedFrom: init.sentAt,
+      sentDeadline: init.deadline,
       shortenedAt: -Infinity,
       shortenedTo: Infinity,
       lostWith: null,
@@ -223,18 +227,21 @@ export const leaseState = {
   rawState: (lease: Lease): LeaseState => get(lease).state,
 
   /**
-   * Records a renewal about to be sent at `sentAt` with `ttlMs`: heartbeats keep that TTL from now on, and when it
-   * is shorter than before, the local deadline shrinks to `deadline` at once (Redis may apply it unanswered), and
-   * stays so until this renewal or a later one is answered. Returns the local deadline after that.
+   * Records a renewal about to be sent at `sentAt` with `ttlMs`: heartbeats keep that TTL from now on. When its
+   * `deadline` is below the local one, the local deadline shrinks to it at once (Redis may apply it unanswered);
+   * when it is below the renewal sent before it, answers to earlier renewals are capped by it (see `renewed`).
+   * Returns the local deadline after that.
    */
   sending(lease: Lease, ttlMs: number, deadline: number, sentAt: number): number {
     const own = get(lease);
     if (own.state !== 'held') return own.deadline;
     own.ttlMs = ttlMs;
-    if (deadline < own.deadline) {
-      own.deadline = own.shortenedTo = deadline;
+    if (deadline < own.sentDeadline) {
       own.shortenedAt = sentAt;
+      own.shortenedTo = Math.min(own.shortenedTo, deadline);
     }
+    own.sentDeadline = deadline;
+    if (deadline < own.deadline) own.deadline = deadline;
     return own.deadline;
   },
 
@@ -248,13 +255,20 @@ export const leaseState = {
 
   /**
    * Records a confirmed renewal sent at `sentAt`; ignored when a later-sent renewal already landed. Sent before a
-   * renewal that shortened the deadline and is still unanswered, it moves the deadline no later than that one's.
+   * renewal that shortened the deadline and is still unanswered, it moves the deadline no later than that one's
+   * (or a lower one sent since: a little early at worst, never late).
    */
   renewed(lease: Lease, sentAt: number, ttlMs: number, deadline: number): void {
     const own = get(lease);
     if (own.state !== 'held' || sentAt < own.renewedFrom) return;
     own.renewedFrom = sentAt;
-    own.deadline = sentAt < own.shortenedAt ? Math.min(deadline, own.shortenedTo) : deadline;
+    if (sentAt < own.shortenedAt) {
+      deadline = Math.min(deadline, own.shortenedTo);
+    } else {
+      own.shortenedAt = -Infinity; // the shortening renewal (or a later one) is answered: nothing earlier is pending
+      own.shortenedTo = Infinity;
+    }
+    own.deadline = deadline;
     if (lease.listenerCount('extended') === 0) return; // a big heartbeat renews thousands: skip the payload
     emitGuarded(own.control.listenerFailed, () => lease.emit('extended', { validUntil: lease.validUntil, ttlMs }));
   },
