@@ -213,7 +213,10 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   async orphans(options?: { readonly limit?: number; readonly resourcePrefix?: string }): Promise<OrphanRecord[]> {
     const given = checkOptions<{ limit: number; resourcePrefix: string }>('orphans options', options, ['limit', 'resourcePrefix']);
     const limit = checkInteger('orphans option limit', given.limit ?? 1000, 1, 100_000);
-    return given.resourcePrefix === undefined ? this.#backend.orphans(limit) : this.#backend.orphans(limit, checkResourcePrefix(given.resourcePrefix));
+    if (given.resourcePrefix === undefined) return this.#backend.orphans(limit);
+    const prefix = checkResourcePrefix(given.resourcePrefix);
+    // Filtered here too: a backend of one's own may ignore the prefix.
+    return (await this.#backend.orphans(limit, prefix)).filter((orphan) => orphan.resource.startsWith(prefix));
   }
 
   /**

@@ -270,6 +270,9 @@ describe.each(topologies)('lock contract on $name', (topology) => {
     expect(await locks.orphans({ resourcePrefix: 'node-', limit: 1 })).toHaveLength(1);
     expect(await locks.orphans({ resourcePrefix: 'conductor:' })).toEqual([]);
     expect(await locks.orphans({ resourcePrefix: '' })).toHaveLength(3);
+    const ignoring = new LockManager({ backend: customBackend(backend, { orphans: (limit) => backend.orphans(limit) }), ttlMs: 1_000 });
+    managers.push(ignoring); // a backend of one's own that ignores the prefix: the manager filters anyway
+    expect((await ignoring.orphans({ resourcePrefix: 'node-b' })).map((o) => o.resource)).toEqual(['node-b']);
     expect((await locks.inspect('node-a')).orphan).toMatchObject({ resource: 'node-a', holder: { owner: 'dead-conductor' } });
 
     const expiredAt = orphans.find((o) => o.resource === 'node-a')!.expiredAt;

@@ -12,7 +12,7 @@ export function customBackend(inner: LockBackend, overrides: Partial<LockBackend
     release: (resource, token) => inner.release(resource, token),
     abandon: (resource, token, previous) => inner.abandon(resource, token, previous),
     inspect: (resource) => inner.inspect(resource),
-    orphans: (limit) => inner.orphans(limit),
+    orphans: (limit, resourcePrefix) => inner.orphans(limit, resourcePrefix),
     leases: (options) => inner.leases(options),
     breakLease: (resource, fence) => inner.breakLease(resource, fence),
     ...overrides,

@@ -319,7 +319,8 @@ export class RedisBackend implements LockBackend {
 
   /**
    * Reads only expired entries of each shard's `held` set (one call per shard, one round trip). Entries that do
-   * not count (another prefix's, or still live) are read past, up to 20,000 per shard (see scripts/orphans-2.lua).
+   * not count (another prefix's, or still live) are read past, up to 20,000 of them per shard and call (see
+   * scripts/orphans-2.lua).
    */
   async orphans(limit: number, resourcePrefix = ''): Promise<OrphanRecord[]> {
     checkInteger('orphans limit', limit, 1, 100_000);
