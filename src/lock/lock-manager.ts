@@ -123,6 +123,8 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   readonly options: ResolvedLockManagerOptions;
   readonly #backend: LockBackend;
   readonly #held = new Set<Lease>();
+  /** Grants that came after their acquisition was aborted, being given back (close() waits for them). */
+  readonly #givingBack = new Set<Promise<unknown>>();
   /** Acquisitions waiting for a resource that a lease of this manager holds: woken by its release, not polling. */
   readonly #local = new LocalWaiters();
   /** Whether the backend can hand a resource from one lease to the next in one call; else waiters poll. */
@@ -283,13 +285,16 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     };
   }
 
-  /** Stops heartbeats and releases every lease this manager holds. Safe to call twice; acquires nothing after. */
+  /**
+   * Stops heartbeats and releases every lease this manager holds (and gives back grants that came after their
+   * acquisition was aborted). Safe to call twice; acquires nothing after.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#heartbeat.stop();
       this.#watch.clear();
       this.#local.wakeAll();
-      await Promise.allSettled([...this.#held].map((lease) => lease.release()));
+      await Promise.allSettled([...[...this.#held].map((lease) => lease.release()), ...this.#givingBack]);
     })();
     return this.#closing;
   }
@@ -388,7 +393,12 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
         outcome = await unlessAborted(sent, signal).catch((error: unknown) => {
           if (signal?.aborted && error === signal.reason) {
             aborted = true;
-            sent.then((late) => late.acquired && this.#giveBack(resource, token, late.previous)).catch(() => this.#backend.abandon(resource, token)).catch(() => false);
+            const givingBack = sent
+              .then((late) => late.acquired && this.#giveBack(resource, token, late.previous))
+              .catch(() => this.#backend.abandon(resource, token))
+              .catch(() => false)
+              .finally(() => this.#givingBack.delete(givingBack));
+            this.#givingBack.add(givingBack);
           }
           throw error;
         });
