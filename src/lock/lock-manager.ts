@@ -372,7 +372,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     const request = waiter === undefined ? { resource, token, owner, purpose, ttlMs } : { resource, token, owner, purpose, ttlMs, waiter };
     const sentAt = monotonicNow();
     let outcome: AcquireOutcome;
-    let aborted = false;
+    let sent: Promise<AcquireOutcome> | undefined;
     try {
       if (handOver) {
         let result: HandOverOutcome;
@@ -387,26 +387,19 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
         if (!result.granted) return { acquired: false, holder: null, ttlMs: null, then: result.released ? 'later' : 'now' };
         outcome = result.granted;
       } else {
-        const sent = this.#backend.acquire(request);
+        sent = this.#backend.acquire(request);
         // An abort stops the wait for the answer too (a server that hangs would hold it for good). A grant that
         // comes after it is given back when the answer arrives, as one that comes back too late is (below).
-        outcome = await unlessAborted(sent, signal).catch((error: unknown) => {
-          if (signal?.aborted && error === signal.reason) {
-            aborted = true;
-            const givingBack = sent
-              .then((late) => late.acquired && this.#giveBack(resource, token, late.previous))
-              .catch(() => this.#backend.abandon(resource, token))
-              .catch(() => false)
-              .finally(() => this.#givingBack.delete(givingBack));
-            this.#givingBack.add(givingBack);
-          }
-          throw error;
-        });
+        outcome = signal === undefined ? await sent : await unlessAborted(sent, signal);
       }
     } catch (error) {
-      // The grant may have landed before the failure: give it back as an orphan (only this token's lock can be
-      // deleted), so that if it took over a dead holder's orphan, recovery still finds it.
-      if (!aborted) this.#backend.abandon(resource, token).catch(() => undefined);
+      if (sent !== undefined && signal?.aborted && error === signal.reason) {
+        this.#giveBackLate(sent, resource, token);
+      } else {
+        // The grant may have landed before the failure: give it back as an orphan (only this token's lock can be
+        // deleted), so that if it took over a dead holder's orphan, recovery still finds it.
+        this.#backend.abandon(resource, token).catch(() => undefined);
+      }
       throw error;
     }
     if (!outcome.acquired) return { ...outcome, then: 'later' };
@@ -428,6 +421,16 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     this.#heartbeat.start();
     this.#emit('acquired', lease);
     return lease;
+  }
+
+  /** Gives back the grant `sent` may bring, when it comes (its acquisition was aborted meanwhile); close() waits for it. */
+  #giveBackLate(sent: Promise<AcquireOutcome>, resource: string, token: string): void {
+    const givingBack = sent
+      .then((late) => late.acquired && this.#giveBack(resource, token, late.previous))
+      .catch(() => this.#backend.abandon(resource, token))
+      .catch(() => false)
+      .finally(() => this.#givingBack.delete(givingBack));
+    this.#givingBack.add(givingBack);
   }
 
   /**
