@@ -1,4 +1,5 @@
 import type { HandOverOutcome } from './backend.js';
+import { whenAborted } from './timers.js';
 
 /**
  * Why a parked acquisition was woken:
@@ -88,20 +89,21 @@ export class LocalWaiters {
       const parked: Parked = {
         wake: (wake) => {
           clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
+          cancel?.();
           resolve(wake);
         },
-      };
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        this.#remove(resource, parked);
-        reject(signal?.reason as Error);
       };
       const timer = setTimeout(() => {
         this.#remove(resource, parked);
         parked.wake({ kind: 'timeout' });
       }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
+      const cancel = signal
+        ? whenAborted(signal, () => {
+            clearTimeout(timer);
+            this.#remove(resource, parked);
+            reject(signal.reason as Error);
+          })
+        : undefined;
       const queue = this.#parked.get(resource);
       if (!queue) this.#parked.set(resource, [parked]);
       else if (front) queue.unshift(parked);

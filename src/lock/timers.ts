@@ -85,19 +85,48 @@ export class DeadlineTimer {
   }
 }
 
+/** What waits on each signal: see {@link whenAborted}. */
+const waitingOn = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `callback` once when `signal` aborts; returns the function that cancels it. However many calls wait on
+ * one signal (a conductor's stop signal, passed to every acquisition it makes), the signal gets one `abort`
+ * listener: Node warns of a leak past 10 of them.
+ */
+export function whenAborted(signal: AbortSignal, callback: () => void): () => void {
+  let callbacks = waitingOn.get(signal);
+  if (callbacks === undefined) {
+    const set = new Set<() => void>();
+    callbacks = set;
+    waitingOn.set(signal, set);
+    signal.addEventListener(
+      'abort',
+      () => {
+        waitingOn.delete(signal);
+        for (const each of set) each();
+      },
+      { once: true },
+    );
+  }
+  const mine = callbacks;
+  mine.add(callback);
+  return () => void mine.delete(callback);
+}
+
 /** Waits `ms`, or rejects with `signal.reason` as soon as the signal aborts (the timer is then cleared). */
 export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
+    const cancel = signal
+      ? whenAborted(signal, () => {
+          clearTimeout(timer);
+          reject(signal.reason as Error);
+        })
+      : undefined;
     const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
+      cancel?.();
       resolve();
     }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -109,8 +138,7 @@ export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void
 export function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal || signal.aborted) return work;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    const cancel = whenAborted(signal, () => reject(signal.reason as Error));
+    work.then(resolve, reject).finally(cancel);
   });
 }

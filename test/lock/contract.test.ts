@@ -1,5 +1,6 @@
 // The lock contract, run unchanged against a standalone server, a real Redis Cluster (3 masters + 3 replicas) and
 // quorum mode over three independent masters.
+import { getEventListeners } from 'node:events';
 import type { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -361,6 +362,14 @@ describe.each(topologies)('lock contract on $name', (topology) => {
     expect(next.previous).toMatchObject({ owner: 'dead', fence: dead.acquired ? dead.fence : 0, expiredAt: orphan!.expiredAt });
     expect(next.fence).toBeGreaterThan(dead.acquired ? dead.fence : 0);
     await next.release();
+  });
+
+  it('acquisitions sharing one signal put one abort listener on it, not one each (Node warns past 10)', async () => {
+    const locks = manager(uniquePrefix('signal'));
+    const controller = new AbortController();
+    const leases = Array.from({ length: 32 }, (_, i) => locks.acquire(`s-${i}`, { owner: 'a', signal: controller.signal }));
+    expect(getEventListeners(controller.signal, 'abort').length).toBeLessThanOrEqual(1); // all 32 wait for Redis now
+    for (const lease of await Promise.all(leases)) await lease.release();
   });
 
   it('renews every lease of a manager in one batched beat', async () => {

@@ -1,6 +1,7 @@
 // Pure scheduling logic, so fake timers are fine here (behaviour against Redis is tested elsewhere).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { DeadlineTimer, Repeater, unlessAborted } from '../../src/lock/timers.js';
+import { getEventListeners } from 'node:events';
+import { DeadlineTimer, Repeater, sleep, unlessAborted, whenAborted } from '../../src/lock/timers.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -90,5 +91,24 @@ describe('unlessAborted', () => {
     finish(2); // the work goes on; its outcome is dropped
     await expect(work).resolves.toBe(2);
     await expect(unlessAborted(Promise.resolve(3), controller.signal)).resolves.toBe(3); // already aborted
+  });
+});
+
+describe('whenAborted', () => {
+  it('puts one listener on a signal however many wait on it, calls each once at the abort, and cancels', async () => {
+    const controller = new AbortController();
+    const called: number[] = [];
+    const cancels = Array.from({ length: 32 }, (_, i) => whenAborted(controller.signal, () => called.push(i)));
+    const sleeping = Array.from({ length: 32 }, () => sleep(60_000, controller.signal).catch((error: unknown) => error));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1); // Node warns past 10
+    cancels[0]!();
+    controller.abort(new Error('stop'));
+    expect(called).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
+    for (const slept of await Promise.all(sleeping)) expect(slept).toMatchObject({ message: 'stop' });
+    const later = new AbortController(); // a signal no longer waited on keeps no callback
+    const cancel = whenAborted(later.signal, () => called.push(-1));
+    cancel();
+    later.abort();
+    expect(called).not.toContain(-1);
   });
 });
