@@ -24,6 +24,7 @@ import {
   type NodeFailedEvent,
   type NodeRecoveredEvent,
   type NodeTask,
+  type ProvisionStateValue,
 } from 'leasehold';
 import { createRedisClient } from '../harness/clients.js';
 import { standalone, standaloneClient, uniquePrefix } from '../harness/env.js';
@@ -57,7 +58,15 @@ function world(ttlMs = 2_000) {
     cleanup.push(() => c.stop({ timeoutMs: 0 }));
     return c;
   };
-  return { prefix, nodes, registry, locks, conductor, managers };
+  /** Node `id` left in `state` by a holder that died: its lease broken as if it expired, an orphan now. */
+  const orphaned = async (id: string, state: ProvisionStateValue, purpose: string, extra: { maintenance?: boolean; targetState?: ProvisionStateValue } = {}): Promise<void> => {
+    await nodes.create({ id, provisionState: 'available', maintenance: extra.maintenance ?? false });
+    const dead = locks();
+    const lease = await dead.acquire(nodeResource(id), { owner: 'conductor-gone', purpose });
+    await nodes.transition(id, { from: ['available'], to: state, fence: lease.fence, targetState: extra.targetState ?? null });
+    await dead.breakLease(nodeResource(id), { fence: lease.fence });
+  };
+  return { prefix, nodes, registry, locks, conductor, managers, orphaned };
 }
 
 describe('Conductor', () => {
@@ -290,11 +299,7 @@ describe('Conductor', () => {
 
   it('fails a node whose previous holder died mid-operation before running any work on it', async () => {
     const w = world();
-    await w.nodes.create({ id: 'n1', provisionState: 'available', maintenance: true });
-    const dead = w.locks();
-    const lease = await dead.acquire(nodeResource('n1'), { owner: 'conductor-gone', purpose: 'deploy' });
-    await w.nodes.transition('n1', { from: ['available'], to: 'deploying', fence: lease.fence, targetState: 'active' });
-    await dead.breakLease(nodeResource('n1'), { fence: lease.fence }); // as if it expired: an orphan now
+    await w.orphaned('n1', 'deploying', 'deploy', { maintenance: true, targetState: 'active' });
     const a = w.conductor('a');
     await a.start();
     const recovered = eventually<NodeRecoveredEvent>((r) => a.once('nodeRecovered', r), 5_000, 'nodeRecovered');
@@ -306,11 +311,7 @@ describe('Conductor', () => {
 
   it('a reservation that stop() refuses after taking over an orphan fails the stuck node first, never erasing the orphan', async () => {
     const w = world();
-    await w.nodes.create({ id: 'n1', provisionState: 'available' });
-    const dead = w.locks();
-    const lease = await dead.acquire(nodeResource('n1'), { owner: 'conductor-gone', purpose: 'deploy' });
-    await w.nodes.transition('n1', { from: ['available'], to: 'deploying', fence: lease.fence });
-    await dead.breakLease(nodeResource('n1'), { fence: lease.fence });
+    await w.orphaned('n1', 'deploying', 'deploy');
     const a = w.conductor('a');
     await a.start();
     const stopping: Promise<void>[] = [];
@@ -326,11 +327,7 @@ describe('Conductor', () => {
 
   it('a reservation that cannot fail the stuck node it took over leaves the node an orphan for recovery', async () => {
     const w = world();
-    await w.nodes.create({ id: 'n1', provisionState: 'available' });
-    const dead = w.locks();
-    const lease = await dead.acquire(nodeResource('n1'), { owner: 'conductor-gone', purpose: 'clean' });
-    await w.nodes.transition('n1', { from: ['available'], to: 'cleaning', fence: lease.fence });
-    await dead.breakLease(nodeResource('n1'), { fence: lease.fence });
+    await w.orphaned('n1', 'cleaning', 'clean');
     const a = w.conductor('a');
     await a.start();
     const transition = w.nodes.transition.bind(w.nodes);
