@@ -2,6 +2,7 @@
 // acquire that got no majority, an expiry subscriber that never subscribed through a client without an offline
 // queue, expiry events gone for good after the master restarted empty, and a subscriber whose connection closed for
 // good (as a Cluster node's does) never made again.
+import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockManager, MemoryNodeStore, QuorumBackend, QuorumError, RecoveryManager, RedisBackend, nodeResource } from '../../src/index.js';
 import { createRedisClient } from '../harness/clients.js';
@@ -22,6 +23,18 @@ async function orphanNode(server: RedisServer, nodes: MemoryNodeStore, prefix: s
   const lease = await holder.acquire(nodeResource(id), { owner: 'doomed', purpose: 'deploy' });
   await nodes.transition(id, { from: ['available'], to: 'deploying', fence: lease.fence });
   cut.disconnect();
+}
+
+/** A RecoveryManager on `client` (its own subscriber) over a fresh node table, sweeping every `sweepIntervalMs`; stopped after the test. */
+async function startRecovery(client: Redis, prefix: string, sweepIntervalMs: number): Promise<{ nodes: MemoryNodeStore; recovery: RecoveryManager }> {
+  const nodes = new MemoryNodeStore();
+  const locks = new LockManager({ backend: new RedisBackend(client, { prefix }), ttlMs: 1_000 });
+  cleanups.push(() => locks.close());
+  const recovery = new RecoveryManager({ locks, nodes, subscriber: client, sweepIntervalMs, reconcileIntervalMs: null });
+  cleanups.push(() => recovery.stop());
+  recovery.on('error', () => undefined);
+  await recovery.start();
+  return { nodes, recovery };
 }
 
 /** Subscribers to the server's expiry events. */
@@ -62,13 +75,7 @@ describe('recovery regressions', () => {
     const client = createRedisClient(server, { enableOfflineQueue: false, retryStrategy: () => 100 });
     cleanups.push(() => client.disconnect());
     await new Promise((ready) => client.once('ready', ready));
-    const nodes = new MemoryNodeStore();
-    const recoveryLocks = new LockManager({ backend: new RedisBackend(client, { prefix: 'ev' }), ttlMs: 1_000 });
-    cleanups.push(() => recoveryLocks.close());
-    const recovery = new RecoveryManager({ locks: recoveryLocks, nodes, subscriber: client, sweepIntervalMs: 500, reconcileIntervalMs: null });
-    cleanups.push(() => recovery.stop());
-    recovery.on('error', () => undefined);
-    await recovery.start();
+    const { nodes, recovery } = await startRecovery(client, 'ev', 500);
     expect(recovery.listening).toHaveLength(1);
 
     const orphan = (id: string): Promise<void> => orphanNode(server, nodes, 'ev', id);
@@ -93,13 +100,7 @@ describe('recovery regressions', () => {
     // ioredis gives each Cluster node's client no retry strategy; the subscriber, its duplicate, then ends when cut.
     const client = createRedisClient(server, { retryStrategy: () => null });
     cleanups.push(() => client.disconnect());
-    const nodes = new MemoryNodeStore();
-    const recoveryLocks = new LockManager({ backend: new RedisBackend(client, { prefix: 'cut' }), ttlMs: 1_000 });
-    cleanups.push(() => recoveryLocks.close());
-    const recovery = new RecoveryManager({ locks: recoveryLocks, nodes, subscriber: client, sweepIntervalMs: 300, reconcileIntervalMs: null });
-    cleanups.push(() => recovery.stop());
-    recovery.on('error', () => undefined);
-    await recovery.start();
+    const { nodes, recovery } = await startRecovery(client, 'cut', 300);
     const heard = (): number => recovery.counters().events;
     await orphanNode(server, nodes, 'cut', 'n1');
     await waitFor(() => heard() === 1, 5_000);
