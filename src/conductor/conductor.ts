@@ -265,11 +265,11 @@ export class Conductor extends EventEmitter<ConductorEvents> {
   }
 
   /**
-   * Gives back a lease that took over an orphan whose node could not be dealt with: broken, not released, so the
-   * resource stays an orphan (now of this conductor's lease) and recovery fails the node.
+   * Gives back a lease that took over an orphan whose node could not be dealt with: abandoned, not released, so
+   * the orphan is put back as it was, naming the dead holder, and recovery fails the node.
    */
   async #leaveOrphan(lease: Lease): Promise<void> {
-    if (lease.state === 'held') await this.options.locks.breakLease(lease.resource, { fence: lease.fence });
+    await lease.abandon();
   }
 
   /**

@@ -36,6 +36,7 @@ export type LeaseState = 'held' | 'lost' | 'released';
 /** What a lease needs from the manager that issued it. */
 export interface LeaseControl {
   release(lease: Lease): Promise<boolean>;
+  abandon(lease: Lease): Promise<boolean>;
   extend(lease: Lease, ttlMs: number): Promise<void>;
   /** Reports an exception thrown by a user's event listener (never rethrown into timers). */
   listenerFailed: (error: unknown) => void;
@@ -199,6 +200,30 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
   release(): Promise<boolean> {
     const own = get(this);
     own.releasing ??= own.control.release(this);
+    return own.releasing;
+  }
+
+  /**
+   * Gives the lease up as an orphan instead of releasing it: for a holder that took over a dead holder's resource
+   * and could not deal with it (a node it could not fail), so that recovery still finds it. The orphan this lease
+   * took over (`previous`) is put back as it was, naming the dead holder; a lease that took over none is left an
+   * orphan of its own. Ends the lease as {@link Lease.release} does, and shares its idempotence: after either, both
+   * return the first call's result. Resolves `false` when the lock was no longer this lease's.
+   *
+   * @example
+   * ```ts
+   * const taken = await locks.acquire('node:node-1', { owner: 'conductor-a' });
+   * try {
+   *   if (taken.previous) await nodes.transition('node-1', { from: ['deploying'], to: 'deploy failed', fence: taken.fence });
+   *   await taken.release();
+   * } catch {
+   *   await taken.abandon(); // recovery will find node-1, still naming taken.previous.owner
+   * }
+   * ```
+   */
+  abandon(): Promise<boolean> {
+    const own = get(this);
+    own.releasing ??= own.control.abandon(this);
     return own.releasing;
   }
 

@@ -157,6 +157,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     this.#watch = new DeadlineTimer(monotonicNow, () => this.#expireDue());
     this.#control = {
       release: (lease) => this.#release(lease),
+      abandon: (lease) => this.#abandon(lease),
       extend: (lease, ttlMs) => this.#extendOne(lease, ttlMs),
       listenerFailed: (error) => this.#report(error),
       overdue: (lease) => void this.#lose(lease, 'deadline'),
@@ -557,6 +558,20 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     } finally {
       if (wasListed) this.#local.ended(lease.resource, leftFree ? 'poll' : 'retry');
       if (wasHeld) this.#emit('released', lease, deleted);
+    }
+  }
+
+  /** Ends a lease as an orphan (see {@link Lease.abandon}): never the other holder's lock, never a hand-over. */
+  async #abandon(lease: Lease): Promise<boolean> {
+    const wasHeld = leaseState.released(lease);
+    const wasListed = this.#held.delete(lease);
+    let given = false;
+    try {
+      given = await this.#backend.abandon(lease.resource, lease.token, lease.previous);
+      return given;
+    } finally {
+      if (wasListed) this.#local.ended(lease.resource, 'retry');
+      if (wasHeld) this.#emit('released', lease, given);
     }
   }
 

@@ -443,10 +443,10 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
     } catch (error) {
       this.#counters.failed++;
       this.#emit('failed', { nodeId, trigger, error });
-      // Leave the node to be found again: make our own lease an orphan now instead of clearing the record.
+      // Leave the node to be found again: the orphan put back as it was (naming the dead holder), not cleared.
       const held = lease;
       lease = null;
-      if (held?.state === 'held') await this.options.locks.breakLease(resource, { fence: held.fence }).catch((e: unknown) => this.#report(e));
+      await held?.abandon().catch((e: unknown) => this.#report(e));
       return { outcome: 'failed', nodeId, error };
     } finally {
       await lease?.release().catch((error: unknown) => this.#report(error));

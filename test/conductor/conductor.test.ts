@@ -337,6 +337,7 @@ describe('Conductor', () => {
     expect((await w.nodes.get('n1')).provisionState).toBe('cleaning');
     const orphans = await w.managers[0]!.orphans();
     expect(orphans.map((o) => o.resource)).toEqual([nodeResource('n1')]); // recovery finds it, and fails it
+    expect(orphans[0]!.holder).toMatchObject({ owner: 'conductor-gone', purpose: 'clean' }); // naming the dead holder
   });
 
   it('takes over an orphan in a stable state without writing the node', async () => {

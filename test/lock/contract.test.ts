@@ -335,6 +335,30 @@ describe.each(topologies)('lock contract on $name', (topology) => {
     await expect(locks.breakLease('never-held', { fence: 5 })).resolves.toMatchObject({ broken: false, holder: null, ttlMs: null });
   });
 
+  it('abandon() gives a lease up as the orphan it took over, or as one of its own; release() after it does nothing', async () => {
+    const prefix = uniquePrefix('abandon');
+    const raw = topology.backend(prefix);
+    const locks = manager(prefix);
+    const dead = await raw.acquire({ resource: 'ab-1', token: 'dead-token', owner: 'dead', purpose: 'deploy', ttlMs: 100 });
+    if (!dead.acquired) throw new Error('not granted');
+    await sleep(250);
+    const [before] = await raw.orphans(10);
+    const taken = await locks.acquire('ab-1', { owner: 'conductor-a' });
+    expect(taken.previous).toMatchObject({ owner: 'dead' });
+    expect(await taken.abandon()).toBe(true);
+    expect(taken.state).toBe('released');
+    expect(await taken.release()).toBe(true); // the first call's result; nothing more is done
+    expect(await locks.orphans()).toEqual([before]); // the dead holder's orphan, as it was
+    const fresh = await locks.acquire('ab-2', { owner: 'conductor-a', purpose: 'clean' });
+    expect(await fresh.abandon()).toBe(true);
+    const info = await locks.inspect('ab-2');
+    expect(info.holder).toBeNull();
+    expect(info.orphan).toMatchObject({ resource: 'ab-2', holder: { owner: 'conductor-a', purpose: 'clean', fence: fresh.fence } });
+    const gone = await locks.acquire('ab-3', { owner: 'conductor-a' });
+    await locks.breakLease('ab-3', { fence: gone.fence }); // lost: abandon() finds the lock no longer its own
+    expect(await gone.abandon()).toBe(false);
+  });
+
   it('an acquisition that took over an orphan and is given back unused leaves the orphan to be found', async () => {
     const prefix = uniquePrefix('giveback');
     const raw = topology.backend(prefix);

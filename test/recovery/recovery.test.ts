@@ -194,6 +194,23 @@ describe.each(deployments)('RecoveryManager on $name', (deployment) => {
     expect((await manager.health()).orphansWaiting).toBe(0); // the other orphans are not nodes waiting for recovery
   });
 
+  it('a recovery that fails puts the orphan back as it was: the next one fails the node, naming the dead holder', async () => {
+    const w = deployment.world();
+    const manager = w.manager({ sweepIntervalMs: 200 });
+    const seen = record(manager);
+    const failures: unknown[] = [];
+    manager.on('failed', (event) => failures.push(event));
+    const transition = w.nodes.transition;
+    let down = true;
+    w.nodes.transition = (id, t) => (down ? Promise.reject(new Error('node table down')).finally(() => (down = false)) : transition(id, t));
+    const deadFence = await w.orphan('f1', 'deploying', 300);
+    await manager.start();
+    await until(() => seen.recovered.length === 1, 5_000, 'the node recovered after one failure');
+    expect(failures).toHaveLength(1);
+    expect(seen.recovered[0]).toMatchObject({ nodeId: 'f1', to: 'deploy failed', previous: { owner: 'conductor-dead', fence: deadFence } });
+    expect((await w.nodes.get('f1')).lastError).toMatch(/"conductor-dead" held this node/);
+  });
+
   it('three managers racing, events and sweeps both on, recover each node exactly once', async () => {
     const w = deployment.world();
     const managers = [0, 1, 2].map(() => w.manager({ subscriber: w.subscriber, sweepIntervalMs: 150, concurrency: 4 }));
