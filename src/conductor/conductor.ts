@@ -259,17 +259,10 @@ export class Conductor extends EventEmitter<ConductorEvents> {
       lease.once('lost', (error) => this.#emit('taskLost', nodeId, error));
       return task;
     } catch (error) {
-      await (orphanHandled ? lease.release() : this.#leaveOrphan(lease)).catch((e: unknown) => this.#report(e));
+      // Not dealt with: abandoned, so the orphan is put back as it was (naming the dead holder) for recovery.
+      await (orphanHandled ? lease.release() : lease.abandon()).catch((e: unknown) => this.#report(e));
       throw error;
     }
-  }
-
-  /**
-   * Gives back a lease that took over an orphan whose node could not be dealt with: abandoned, not released, so
-   * the orphan is put back as it was, naming the dead holder, and recovery fails the node.
-   */
-  async #leaveOrphan(lease: Lease): Promise<void> {
-    await lease.abandon();
   }
 
   /**
@@ -375,7 +368,7 @@ export class Conductor extends EventEmitter<ConductorEvents> {
           await lease.release().catch((e: unknown) => this.#report(e));
         } catch (error) {
           this.#report(error);
-          await this.#leaveOrphan(lease).catch((e: unknown) => this.#report(e));
+          await lease.abandon().catch((e: unknown) => this.#report(e)); // the orphan put back for recovery
         }
       }
     };
