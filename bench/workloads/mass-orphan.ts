@@ -19,6 +19,7 @@ import {
 import { ConductorProcess } from '../conductor-process.js';
 import { commandCalls, commandDelta, RequestCounter, serverCpuMicros } from '../redis-stats.js';
 import { forEachLimited, sleep } from '../stats.js';
+import { subscribeWhenReady } from '../../test/harness/clients.js';
 
 /** One run: the recovery manager's concurrency, and whether it hears expiry events or only sweeps. */
 export interface MassOrphanSetup {
@@ -209,7 +210,7 @@ async function runOne(setup: MassOrphanSetup, options: MassOrphanOptions): Promi
       firstEventEpoch = Math.min(firstEventEpoch, at);
       lastEventEpoch = Math.max(lastEventEpoch, at);
     });
-    await watcher.subscribe('__keyevent@0__:expired');
+    await subscribeWhenReady(watcher, '__keyevent@0__:expired');
 
     child = new ConductorProcess({ redisUrl: server.url, prefix, id: 'conductor-mass', ttlMs });
     const conductor = child;

@@ -109,6 +109,9 @@ export class ExpiryListener {
     subscriber.on('error', (error: unknown) => this.#say(`subscriber:${at}`, `The expiry subscriber on ${at} failed; sweeps cover what it misses.`, error));
     subscriber.on('message', (_channel: string, key: string) => this.#hooks.onExpired(key));
     this.#subscribers.set(at, subscriber);
+    // SUBSCRIBE goes in the same tick as duplicate(), while the connection is still "connecting": it waits in the
+    // offline queue until the client is ready. Sent later, during the handshake, ioredis >= 5.8.2 would write it
+    // ahead of the ready check and lose it on the reconnect that follows (redis/ioredis#2037). No await between.
     try {
       await subscriber.subscribe(`__keyevent@${db}__:expired`);
       if (this.#stopped || this.#subscribers.get(at) !== subscriber) subscriber.disconnect();

@@ -22,7 +22,7 @@ import {
   conductorResource,
   type Logger,
 } from '../../src/index.js';
-import { createRedisClient } from '../harness/clients.js';
+import { createRedisClient, subscribeWhenReady } from '../harness/clients.js';
 import { clusterClient, masterClients } from '../harness/env.js';
 import { RedisServer } from '../harness/redis-server.js';
 import { waitFor } from '../support/wait.js';
@@ -65,7 +65,7 @@ describe('fault: maxmemory with an evicting policy', () => {
     await redis.config('SET', 'notify-keyspace-events', 'Exe');
     const heard: string[] = [];
     events.on('message', (channel: string) => heard.push(channel));
-    await events.subscribe('__keyevent@0__:expired', '__keyevent@0__:evicted');
+    await subscribeWhenReady(events, '__keyevent@0__:expired', '__keyevent@0__:evicted');
     const lockKey = (locks.options.backend as RedisBackend).keys.lockKey('node:n1');
     // Fill memory past maxmemory with junk until the lock key is evicted (bounded: 64 MB of junk at most).
     const junk = 'x'.repeat(64 * 1024);

@@ -48,3 +48,27 @@ export function createClusterClient(nodes: Address[], opts: ClusterOptions = {})
   client.on('error', ignore);
   return client;
 }
+
+/**
+ * Subscribes `client` to `channels` once it is ready. ioredis 5.8.2 and later write a SUBSCRIBE sent during the
+ * connection handshake straight away, ahead of the ready check's INFO, which the server then refuses in subscriber
+ * mode; the client reconnects and comes back "ready" without the subscription (redis/ioredis#2037). A SUBSCRIBE
+ * sent before the connection is up waits in the offline queue and one sent once ready goes out at once: both safe.
+ */
+export async function subscribeWhenReady(client: Redis, ...channels: string[]): Promise<void> {
+  if (client.status !== 'ready') {
+    await new Promise<void>((resolve, reject) => {
+      const ready = (): void => {
+        client.off('end', ended);
+        resolve();
+      };
+      const ended = (): void => {
+        client.off('ready', ready);
+        reject(new Error(`the client closed before it was ready to subscribe to ${channels.join(', ')}`));
+      };
+      client.once('ready', ready);
+      client.once('end', ended);
+    });
+  }
+  await client.subscribe(...channels);
+}
