@@ -122,6 +122,18 @@ describe('fault: maxmemory with an evicting policy', () => {
     expect((await w.locks.inspect(conductorResource('c-1'))).lastHolder).toBeNull();
   });
 
+  it('checks a server whose client is still connecting, even one without an offline queue: a refusal, not "could not check"', async () => {
+    const { server: s } = await server(EVICTING);
+    const fresh = createRedisClient(s, { enableOfflineQueue: false }); // refuses commands until connected
+    const lazy = createRedisClient(s, { enableOfflineQueue: false, lazyConnect: true }); // not even connecting yet
+    cleanup.push(() => fresh.disconnect(), () => lazy.disconnect());
+    const logger = capture();
+    const conductor = new Conductor({ id: 'c-fresh', ...world(fresh, 'fresh'), logger });
+    await expect(conductor.start()).rejects.toThrow(EvictionPolicyError);
+    expect(logger.warnings).toEqual([]);
+    expect(await checkEvictionPolicy(new RedisBackend(lazy))).toEqual([expect.objectContaining({ verdict: 'evicting', policy: 'allkeys-lru' })]);
+  });
+
   it('RecoveryManager.start() refuses an evicting server and subscribes to nothing', async () => {
     const { redis } = await server(EVICTING);
     const w = world(redis, 'refuse-recovery');

@@ -53,8 +53,9 @@ const CHECK_TIMEOUT_MS = 2_000;
 
 /**
  * Reads `maxmemory` and `maxmemory-policy` (CONFIG GET) on every master that stores `backend`'s leases: the server of
- * a standalone or Sentinel client, each master of a Cluster, each master of a `QuorumBackend`. Never rejects: a
- * server where CONFIG is refused or unanswered gets the verdict `unknown`. A backend that is not a Redis one (a
+ * a standalone or Sentinel client, each master of a Cluster, each master of a `QuorumBackend`. A client still
+ * connecting is waited for (2 s at most per server). Never rejects: a server where CONFIG is refused or unanswered
+ * gets the verdict `unknown`. A backend that is not a Redis one (a
  * backend of your own) has no servers to check: the answer is empty.
  *
  * `Conductor.start()` and `RecoveryManager.start()` run this check and refuse to start with an
@@ -154,12 +155,32 @@ async function serversOfClient(client: RedisClient): Promise<Redis[]> {
   if (!client.isCluster) return [client as Redis];
   const cluster = client as Cluster;
   // Until its first slot refresh, a Cluster client lists its startup nodes (replicas too) as masters.
-  if (cluster.status !== 'ready') await settleWithin(cluster.ping(), CHECK_TIMEOUT_MS, () => null);
+  await whenReady(cluster);
   return cluster.nodes('master');
+}
+
+/**
+ * Resolves once `client` is ready, or after CHECK_TIMEOUT_MS, or when it closed for good. A component is usually
+ * started right after its client is made: a client without an offline queue refuses every command until it is
+ * connected, and its servers would be reported unchecked for that alone.
+ */
+async function whenReady(client: RedisClient): Promise<void> {
+  if (client.status === 'ready' || client.status === 'end') return;
+  if (client.status === 'wait') client.connect().catch(() => undefined); // lazyConnect: a command would connect it too
+  let done = (): void => undefined;
+  const settled = new Promise<void>((resolve) => {
+    done = resolve;
+    client.once('ready', done);
+    client.once('end', done);
+  });
+  await settleWithin(settled, CHECK_TIMEOUT_MS, () => undefined);
+  client.off('ready', done);
+  client.off('end', done);
 }
 
 async function read(server: Redis, holds: EvictionCheck['holds']): Promise<EvictionCheck> {
   const name = nameOf(server);
+  await whenReady(server);
   const [memory, policy] = await Promise.all<unknown>([server.config('GET', 'maxmemory'), server.config('GET', 'maxmemory-policy')]);
   const bytes = valueOf(memory, 'maxmemory');
   const rule = valueOf(policy, 'maxmemory-policy');
