@@ -51,7 +51,9 @@ function quorum(): Topology {
     name: 'quorum of 3 masters',
     connect: () => void (clients = masterClients()),
     disconnect: () => clients.forEach((c) => c.disconnect()),
-    backend: (prefix) => new QuorumBackend(clients, { prefix }),
+    // Per-master timeout given: the default, TTL/10 (50 ms at least), is tight for 300 acquires at once at TTL 600 on
+    // a busy 2-core machine (each timer starts before the write batcher sends its call).
+    backend: (prefix) => new QuorumBackend(clients, { prefix, timeoutMs: 500 }),
     setLock: async (prefix, resource, value, px) => void (await Promise.all(clients.map((c) => c.set(key(prefix, resource), value, 'PX', px)))),
     getLock: async (prefix, resource) => {
       const values = await Promise.all(clients.map((c) => c.get(key(prefix, resource))));

@@ -17,7 +17,7 @@ import {
 import { createRedisClient } from '../harness/clients.js';
 import { uniquePrefix } from '../harness/env.js';
 import { startMasters, type RedisServer } from '../harness/redis-server.js';
-import { eventually, sleep } from '../support/wait.js';
+import { eventually, sleep, waitFor } from '../support/wait.js';
 
 describe('quorum mode under faults (3 private masters)', () => {
   let servers: RedisServer[];
@@ -27,8 +27,9 @@ describe('quorum mode under faults (3 private masters)', () => {
 
   beforeAll(async () => {
     servers = await startMasters(3);
-    // No offline queue: a command to a dead master fails at once instead of waiting for a reconnect.
-    clients = servers.map((s) => createRedisClient(s, { enableOfflineQueue: false }));
+    // No offline queue: a command to a dead master fails at once instead of waiting for a reconnect. Retries never
+    // stop: a master is down for seconds here, longer than the harness's default retry strategy waits.
+    clients = servers.map((s) => createRedisClient(s, { enableOfflineQueue: false, retryStrategy: () => 100 }));
     await Promise.all(clients.map((c) => new Promise((ready) => c.once('ready', ready))));
   }, 60_000);
   afterAll(async () => {
@@ -38,7 +39,9 @@ describe('quorum mode under faults (3 private masters)', () => {
   });
 
   function manager(prefix: string, ttlMs: number): LockManager {
-    const locks = new LockManager({ backend: new QuorumBackend(clients, { prefix }), ttlMs });
+    // Per-master timeout given: the default (TTL/10, 50 ms at least) is tight on a busy machine; dead masters
+    // still fail at once (no offline queue).
+    const locks = new LockManager({ backend: new QuorumBackend(clients, { prefix, timeoutMs: 500 }), ttlMs });
     locks.on('error', (error) => backgroundErrors.push(error));
     closers.push(() => locks.close());
     return locks;
@@ -89,7 +92,7 @@ describe('quorum mode under faults (3 private masters)', () => {
     // Both come back empty (restarted with no data): fences still grow.
     await servers[0]!.restart();
     await servers[1]!.restart();
-    await sleep(300);
+    await waitFor(() => clients.every((c) => c.status === 'ready'), 10_000);
     const after = await locks.acquire('q-held', { owner: 'd' });
     fences.push(after.fence);
     for (let i = 1; i < fences.length; i++) expect(fences[i]).toBeGreaterThan(fences[i - 1]!);

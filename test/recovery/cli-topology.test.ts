@@ -191,7 +191,7 @@ describe('leasehold CLI --quorum', () => {
   });
 
   it('status and recover of an orphan: leases on the three masters, nodes and registry on the first', async () => {
-    const world = await deployment('cli-quorum', (prefix) => new QuorumBackend(quorum, { prefix }), quorum[0]!);
+    const world = await deployment('cli-quorum', (prefix) => new QuorumBackend(quorum, { prefix, timeoutMs: 500 }), quorum[0]!);
     const list = masters().map(url).join(',');
     const header = `quorum of ${masters().map(redacted).join(',')}; nodes, registry and events on ${redacted(masters()[0]!)}`;
     await statusAndRecover(['--quorum', list], world, header, 'quorum');
@@ -200,13 +200,13 @@ describe('leasehold CLI --quorum', () => {
   it('with --redis: nodes, registry and events on that Redis', async () => {
     const data = standaloneClient();
     clients.push(data);
-    const world = await deployment('cli-quorum-data', (prefix) => new QuorumBackend(quorum, { prefix }), data);
+    const world = await deployment('cli-quorum-data', (prefix) => new QuorumBackend(quorum, { prefix, timeoutMs: 500 }), data);
     const header = `quorum of ${masters().map(redacted).join(',')}; nodes, registry and events on ${redacted(standalone())}`;
     await statusAndRecover(['--quorum', masters().map(url).join(','), '--redis', url(standalone())], world, header, 'quorum');
   });
 
   it('goes on with a majority of the masters (a warning names the one down); with fewer, exits 3 naming them', async () => {
-    const world = await deployment('cli-quorum-down', (prefix) => new QuorumBackend(quorum, { prefix }), quorum[0]!);
+    const world = await deployment('cli-quorum-down', (prefix) => new QuorumBackend(quorum, { prefix, timeoutMs: 500 }), quorum[0]!);
     const [a, b] = masters();
     const down = { host: '127.0.0.1', port: await closedPort() };
     const down2 = { host: '127.0.0.1', port: await closedPort() };

@@ -66,7 +66,7 @@ interface World {
 /** A deployment on `client` (with its node store), or in quorum mode over `masters` (the node store stays on `client`). */
 function world(client: Redis | Cluster = redis, masters?: Redis[]): World {
   const prefix = uniquePrefix('recovery');
-  const backend: LockBackend = masters ? new QuorumBackend(masters, { prefix }) : new RedisBackend(client, { prefix });
+  const backend: LockBackend = masters ? new QuorumBackend(masters, { prefix, timeoutMs: 500 }) : new RedisBackend(client, { prefix });
   const nodes = new CountingStore(new RedisNodeStore(client, { prefix }));
   let fence = 0;
   return {
