@@ -102,6 +102,7 @@ export class ExpiryListener {
 
   async #subscribe(at: string, master: Redis): Promise<void> {
     await this.#enableNotifications(at, master);
+    if (this.#stopped) return; // stopped meanwhile: a subscriber made now would never be closed
     const db = master.options.db ?? 0;
     // Its own offline queue, whatever the master client's: SUBSCRIBE is sent before the connection is up, and a
     // client made with enableOfflineQueue: false would refuse it (and every retry) at once.

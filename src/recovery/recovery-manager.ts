@@ -134,6 +134,8 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
   #idle: (() => void)[] = [];
   #state: 'idle' | 'running' | 'stopped' = 'idle';
   #stopping: Promise<void> | null = null;
+  /** The expiry listener's refresh in flight, if any (see #refreshListener). */
+  #refreshing: Promise<unknown> | false = false;
   #lastSweepAt: number | null = null;
   readonly #counters = { orphaned: 0, recovered: 0, skipped: 0, failed: 0, events: 0, sweeps: 0, reconciled: 0, reconciles: 0 };
   /** Metrics and logs, when a meter or a logger was given (or the lock manager has one). */
@@ -312,7 +314,7 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
 
   async #sweep(): Promise<number | undefined> {
     if (this.#state !== 'running') return undefined;
-    await this.#listener?.refresh().catch((error: unknown) => this.#report(error));
+    this.#refreshListener();
     const orphans = await this.options.locks.orphans({ limit: SWEEP_LIMIT, resourcePrefix: NODE_RESOURCE_PREFIX });
     let queued = 0;
     for (const orphan of orphans) if (nodeIdOf(orphan.resource) !== null && this.#enqueue(orphan.resource, 'sweep')) queued++;
@@ -323,6 +325,18 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
     // the batch is in flight would only find the same orphans again).
     await this.#drained();
     return 0;
+  }
+
+  /**
+   * Re-checks the expiry listener's masters (one CONFIG GET each) beside the sweep, never before it: sweeps are the
+   * backstop exactly when a subscriber's server does not answer, and waiting for it would stop them. One at a time.
+   */
+  #refreshListener(): void {
+    if (!this.#listener || this.#refreshing) return;
+    this.#refreshing = this.#listener
+      .refresh()
+      .catch((error: unknown) => this.#report(error))
+      .finally(() => (this.#refreshing = false));
   }
 
   /**

@@ -1,7 +1,7 @@
 // Recovery bugs the fault suite and reviews found, each pinned with real servers: an orphan record erased by a quorum
 // acquire that got no majority, an expiry subscriber that never subscribed through a client without an offline
-// queue, expiry events gone for good after the master restarted empty, and a subscriber whose connection closed for
-// good (as a Cluster node's does) never made again.
+// queue, expiry events gone for good after the master restarted empty, a subscriber whose connection closed for
+// good (as a Cluster node's does) never made again, and sweeps stopped by a subscriber's server that does not answer.
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockManager, MemoryNodeStore, QuorumBackend, QuorumError, RecoveryManager, RedisBackend, nodeResource } from '../../src/index.js';
@@ -49,7 +49,7 @@ describe('recovery regressions', () => {
     const clients = servers.map((s) => createRedisClient(s, { enableOfflineQueue: false, retryStrategy: () => 100 }));
     cleanups.push(() => clients.forEach((c) => c.disconnect()));
     await Promise.all(clients.map((c) => new Promise((ready) => c.once('ready', ready))));
-    const backend = new QuorumBackend(clients, { prefix: 'giveback' });
+    const backend = new QuorumBackend(clients, { prefix: 'giveback', timeoutMs: 500 });
     const locks = new LockManager({ backend, ttlMs: 1_000 });
     cleanups.push(() => locks.close());
 
@@ -84,9 +84,11 @@ describe('recovery regressions', () => {
     await waitFor(() => heard() === 1, 5_000); // the key's `expired` event, through the subscriber
     await waitFor(async () => (await nodes.get('n1')).provisionState === 'deploy failed', 5_000);
 
-    await server.restart(); // no persistence: notify-keyspace-events is back to the server's default
+    const runId = async (): Promise<string> => /run_id:(\w+)/.exec(String(await server.call('INFO', 'server')))?.[1] ?? '';
+    const before = await runId();
+    await server.restart(); // no persistence: notify-keyspace-events is back to the server's default ('')
+    expect(await runId()).not.toBe(before); // a new process (its flags may already be set again by a sweep)
     const flags = async (): Promise<string> => String(((await server.call('CONFIG', 'GET', 'notify-keyspace-events')) as string[])[1]);
-    expect(await flags()).toBe('');
     await waitFor(async () => /E/.test(await flags()) && /x/.test(await flags()), 10_000); // set again by a sweep
     await waitFor(async () => (await expirySubscribers(server)) === 1, 10_000);
     await orphan('n2');
@@ -110,5 +112,28 @@ describe('recovery regressions', () => {
     await orphanNode(server, nodes, 'cut', 'n2');
     await waitFor(() => heard() === 2, 5_000);
     await waitFor(async () => (await nodes.get('n2')).provisionState === 'deploy failed', 5_000);
+  });
+
+  it("sweeps on while the expiry subscriber's server does not answer: refreshing the listener never holds a sweep back", async () => {
+    const server = await RedisServer.start(); // the locks
+    const silent = await RedisServer.start(); // the subscriber's server, stopped below (as a cut network path would)
+    cleanups.push(() => server.stop(), () => silent.stop());
+    const client = createRedisClient(server);
+    const listened = createRedisClient(silent);
+    cleanups.push(() => client.disconnect(), () => listened.disconnect());
+    const nodes = new MemoryNodeStore();
+    const locks = new LockManager({ backend: new RedisBackend(client, { prefix: 'stall' }), ttlMs: 1_000 });
+    cleanups.push(() => locks.close());
+    const recovery = new RecoveryManager({ locks, nodes, subscriber: listened, sweepIntervalMs: 200, reconcileIntervalMs: null });
+    cleanups.push(() => recovery.stop());
+    recovery.on('error', () => undefined);
+    await recovery.start();
+    silent.pause(); // SIGSTOP: each refresh's CONFIG GET waits for an answer that does not come
+    cleanups.push(() => silent.resume());
+    const sweeps = recovery.counters().sweeps;
+    await orphanNode(server, nodes, 'stall', 'n1');
+    await waitFor(async () => (await nodes.get('n1')).provisionState === 'deploy failed', 10_000);
+    expect(recovery.counters().sweeps).toBeGreaterThan(sweeps);
+    expect(recovery.counters().events).toBe(0); // found by a sweep: nothing was heard
   });
 });
