@@ -67,6 +67,14 @@ describe('private RedisServer fault injection', () => {
     expect(server.pid).toBeGreaterThan(0);
   });
 
+  it('start() on a port another redis-server answers on fails: it never takes that server for its own', async () => {
+    const error = await RedisServer.start({ port: server.port }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    // Either it saw the other server answer, or its own process exited first on "Address already in use".
+    expect((error as Error).message).toMatch(new RegExp(`another redis-server answers on 127\\.0\\.0\\.1:${server.port}|Address already in use`));
+    expect(await server.call('PING')).toBe('PONG'); // the first one is untouched
+  });
+
   it('pause() stops answers until resume()', async () => {
     const client = server.client({ commandTimeout: 300 });
     try {

@@ -15,8 +15,12 @@ function canBind(port: number): Promise<boolean> {
   });
 }
 
+/** Ports this process handed out: servers started at once (the global setup starts ten) never get the same one. */
+const handedOut = new Set<number>();
+
 /**
- * Picks a port that is free on the loopback address together with its cluster bus port (port + 10000).
+ * Picks a port that is free on the loopback address together with its cluster bus port (port + 10000), and that
+ * this process has not handed out before.
  *
  * Ports come from 10000..22767 so both stay below the Linux ephemeral range (32768+) and
  * far from 6379. Another process may still grab the port before it is used: callers retry.
@@ -24,7 +28,8 @@ function canBind(port: number): Promise<boolean> {
 export async function pickFreePort(): Promise<number> {
   for (let attempt = 0; attempt < 200; attempt++) {
     const port = 10_000 + Math.floor(Math.random() * 12_768);
-    if (port === FORBIDDEN_PORT) continue;
+    if (port === FORBIDDEN_PORT || handedOut.has(port)) continue;
+    handedOut.add(port); // before the awaits: a concurrent pick skips it
     if ((await canBind(port)) && (await canBind(port + 10_000))) return port;
   }
   throw new Error('could not find a free loopback port pair (port, port + 10000)');
@@ -50,5 +55,30 @@ export function ping(port: number, timeoutMs = 500): Promise<boolean> {
       if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
     });
     socket.on('error', () => finish(false));
+  });
+}
+
+/**
+ * The `process_id` the server on `port` reports (`INFO server`), or null when it does not answer within `timeoutMs`:
+ * tells a server we started from another one that answers on the same port. Never rejects.
+ */
+export function serverProcessId(port: number, timeoutMs = 1_000): Promise<number | null> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: LOOPBACK, port });
+    let reply = '';
+    const finish = (pid: number | null): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(pid);
+    };
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    socket.on('connect', () => socket.write('INFO server\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString('latin1');
+      const found = /process_id:(\d+)\r\n/.exec(reply);
+      if (found) finish(Number(found[1]));
+      else if (reply.startsWith('-')) finish(null);
+    });
+    socket.on('error', () => finish(null));
   });
 }

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis, RedisOptions } from 'ioredis';
 import { createRedisClient } from './clients.js';
 import { FAKETIME_FILE, faketimeEnv, writeClockOffset } from './faketime.js';
-import { FORBIDDEN_PORT, LOOPBACK, pickFreePort, ping } from './net.js';
+import { FORBIDDEN_PORT, LOOPBACK, pickFreePort, ping, serverProcessId } from './net.js';
 import { forgetDir, reapOnExit, removeOnExit } from './reaper.js';
 
 const READY_TIMEOUT_MS = 10_000;
@@ -242,7 +242,12 @@ export class RedisServer {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline) {
       if (!isRunning(child)) break;
-      if (await ping(this.port)) return;
+      if (await ping(this.port)) {
+        // The PONG may come from another server on this port, with ours about to exit on "Address already in use".
+        if ((await serverProcessId(this.port)) === child.pid) return;
+        await this.kill();
+        throw new PortInUseError(`another redis-server answers on ${this.host}:${this.port}`);
+      }
       await sleep(50);
     }
     const exited = !isRunning(child);
