@@ -16,7 +16,9 @@ describe('a Cluster master stalled or killed (private 3+3 cluster)', () => {
   it('a master stalled (CLIENT PAUSE) past the TTL loses only its own leases: the others are renewed meanwhile', async () => {
     const redis = cluster.client();
     const backend = new RedisBackend(redis, { prefix: 'master-stall' });
-    const locks = new LockManager({ backend, ttlMs: 1_500, heartbeatMs: 400 });
+    // The others' slack while one master stalls is min(0.75 × heartbeat, validity − heartbeat): a beat waits for the
+    // stalled master until the latest deadline, then retries a quarter period later. About 1.27 s here.
+    const locks = new LockManager({ backend, ttlMs: 3_000, heartbeatMs: 1_700 });
     locks.on('error', () => undefined); // the stalled master's calls time out; expected
     try {
       const leases = await Promise.all(Array.from({ length: 48 }, (_, i) => locks.acquire(`node-${i}`, { owner: 'a' })));
@@ -26,8 +28,8 @@ describe('a Cluster master stalled or killed (private 3+3 cluster)', () => {
         portOf.set(lease.resource, Number(redis.slots[slot]![0]!.split(':')[1]));
       }
       const victim = cluster.nodes.find((n) => n.port === portOf.get('node-0'))!;
-      await victim.clientPause(2_000); // longer than the TTL: its leases must be reported lost
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await victim.clientPause(3_500); // longer than the TTL: its leases must be reported lost
+      await new Promise((resolve) => setTimeout(resolve, 4_500));
       for (const lease of leases) {
         const expected = portOf.get(lease.resource) === victim.port ? 'lost' : 'held';
         expect(lease.state, `${lease.resource} on :${portOf.get(lease.resource)} (stalled :${victim.port})`).toBe(expected);

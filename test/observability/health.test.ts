@@ -67,7 +67,8 @@ describe('health', () => {
     // The server dies right after a heartbeat: heartbeats fail, the lag grows, the store is unreachable.
     await eventually<unknown>((done) => locks.once('heartbeat', done), 5_000, 'a heartbeat');
     await server.kill();
-    await sleep(1_800);
+    // Half a period past a missed beat (lag >= 500 ms), with 1.3 s left before the deadline for the checks below.
+    await waitFor(() => lease.remainingMs < 1_300, 5_000);
     const down = await locks.health({ timeoutMs: 300 });
     expect(down.reachable).toBe(false);
     expect(down.unreachable).toEqual([`127.0.0.1:${server.port}`]);
