@@ -112,8 +112,9 @@ describe('log lines', () => {
     const log = new RecordingLogger();
     const prefix = uniquePrefix('log-lost');
     const backend = new RedisBackend(redis, { prefix });
-    const locks = new LockManager({ backend, ttlMs: 900, logger: log });
-    const other = new LockManager({ backend, ttlMs: 900 });
+    // A TTL with room for a busy machine: a stalled beat must not add a 'deadline' loss to the reasons below.
+    const locks = new LockManager({ backend, ttlMs: 3_000, logger: log });
+    const other = new LockManager({ backend, ttlMs: 3_000 });
     cleanup.push(() => locks.close(), () => other.close());
 
     const lease = await locks.acquire('node:a', { owner: 'conductor-a', purpose: 'deploy' });

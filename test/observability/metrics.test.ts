@@ -61,7 +61,8 @@ describe('metrics', () => {
     const prefix = uniquePrefix('metrics');
     const nodes = new MemoryNodeStore();
     const backend = new RedisBackend(redis, { prefix });
-    const locks = new LockManager({ backend, ttlMs: 1_500, meter: sdk.meter });
+    // A TTL with room for a busy machine: a stalled beat must not add a deadline loss to the exact counts below.
+    const locks = new LockManager({ backend, ttlMs: 3_000, meter: sdk.meter });
     cleanup.push(() => locks.close());
     // The conductor and the recovery manager take the lock manager's meter when given none of their own.
     const conductor = new Conductor({ id: 'conductor-m', locks, nodes, registry: new RedisConductorRegistry(redis, { prefix }), lockRetry: { attempts: 1 } });
@@ -85,7 +86,7 @@ describe('metrics', () => {
     expect(m.count(N.heartbeatDuration)).toBeGreaterThanOrEqual(1);
 
     // Contention: another manager finds n1 held, once without waiting and once after waiting.
-    const other = new LockManager({ backend, ttlMs: 1_500, meter: sdk.meter });
+    const other = new LockManager({ backend, ttlMs: 3_000, meter: sdk.meter });
     cleanup.push(() => other.close());
     expect(await other.tryAcquire('node:n1', { owner: 'someone' })).toBeNull();
     expect(await other.tryAcquire('node:n1', { owner: 'someone', waitMs: 30 })).toBeNull();
