@@ -33,10 +33,25 @@ interface Parked {
  * instead of a release, a retry delay and an acquire. The others stay parked behind the new holder.
  *
  * Waiters elsewhere are not starved by this: an acquisition of another manager that is refused marks the resource
- * as waited for, and then the release leaves the resource free instead (`poll`), and everyone polls as usual.
- * Safety does not depend on any of this: every grant is still decided by Redis.
+ * as waited for, and then the release leaves the resource free instead (`poll`). The acquisitions of this manager
+ * that wait, parked or new, then keep off it for `holdOffMs` ({@link LocalWaiters.keepOff}): long enough for a
+ * waiter polling on the same retry delay to ask once. Otherwise one of them, asking at once, would take it again
+ * almost every time. Safety does not depend on any of this: every grant is still decided by Redis.
  */
 export class LocalWaiters {
+  /** Resources left free for another manager's waiter, and until when (monotonic ms) this manager keeps off. */
+  readonly #yielded = new Map<string, number>();
+
+  /**
+   * @param holdOffMs - how long this manager's waiting acquisitions keep off a resource it left free for another
+   * manager's waiter (the LockManager gives twice its retry delay: the longest jittered delay, and a round trip).
+   * @param now - the monotonic clock.
+   */
+  constructor(
+    private readonly holdOffMs: number,
+    private readonly now: () => number,
+  ) {}
+
   /** Leases of this manager per resource (normally one; a lost lease not yet noticed can overlap a new one). */
   readonly #leases = new Map<string, number>();
   /** Parked acquisitions per resource, oldest first. */
@@ -50,6 +65,19 @@ export class LocalWaiters {
   /** A lease on `resource` was granted. */
   granted(resource: string): void {
     this.#leases.set(resource, (this.#leases.get(resource) ?? 0) + 1);
+    this.#yielded.delete(resource);
+  }
+
+  /**
+   * How long (ms) an acquisition of this manager that waits should still keep off `resource`: more than 0 right
+   * after this manager left it free for another manager's waiter, else 0.
+   */
+  keepOff(resource: string): number {
+    const until = this.#yielded.get(resource);
+    if (until === undefined) return 0;
+    const left = until - this.now();
+    if (left <= 0) this.#yielded.delete(resource);
+    return Math.max(0, left);
   }
 
   /**
@@ -63,8 +91,12 @@ export class LocalWaiters {
       return;
     }
     this.#leases.delete(resource);
-    if (wake === 'poll') this.#wakeEvery(resource, { kind: 'poll' });
-    else this.take(resource)?.({ kind: 'retry' });
+    if (wake === 'poll') {
+      this.#yield(resource);
+      this.#wakeEvery(resource, { kind: 'poll' });
+    } else {
+      this.take(resource)?.({ kind: 'retry' });
+    }
   }
 
   /**
@@ -119,6 +151,12 @@ export class LocalWaiters {
   /** Wakes every parked acquisition (the manager is closing: each then rejects). */
   wakeAll(): void {
     for (const resource of [...this.#parked.keys()]) this.#wakeEvery(resource, { kind: 'retry' });
+  }
+
+  #yield(resource: string): void {
+    const now = this.now();
+    if (this.#yielded.size >= 1_024) for (const [name, until] of this.#yielded) if (until <= now) this.#yielded.delete(name); // bounded
+    this.#yielded.set(resource, now + this.holdOffMs);
   }
 
   #wakeEvery(resource: string, wake: Wake): void {

@@ -126,7 +126,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   /** Grants that came after their acquisition was aborted, being given back (close() waits for them). */
   readonly #givingBack = new Set<Promise<unknown>>();
   /** Acquisitions waiting for a resource that a lease of this manager holds: woken by its release, not polling. */
-  readonly #local = new LocalWaiters();
+  readonly #local: LocalWaiters;
   /** Whether the backend can hand a resource from one lease to the next in one call; else waiters poll. */
   readonly #handsOver: boolean;
   readonly #heartbeat: Repeater;
@@ -151,6 +151,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   constructor(options: LockManagerOptions) {
     super();
     this.options = resolveLockManagerOptions(options);
+    this.#local = new LocalWaiters(2 * this.options.retryDelayMs, monotonicNow);
     this.#backend = this.options.backend;
     this.#handsOver = typeof this.#backend.handOver === 'function';
     this.#heartbeat = new Repeater(this.options.heartbeatMs, () => this.#beat(), (error) => this.#report(error));
@@ -318,6 +319,9 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       // Held by a lease of this manager: asking Redis now could only be refused. Wait in line at once.
       if (waiter !== undefined && this.#local.holds(resource)) wake = await this.#local.park(resource, waitMs, signal, false);
       for (;;) {
+        // Just left free for another manager's waiter: give it the chance to ask first (see LocalWaiters).
+        const keepOff = waiter !== undefined && wake.kind !== 'handOver' ? this.#local.keepOff(resource) : 0;
+        if (keepOff > 0) await sleep(Math.max(0, Math.min(keepOff, waitMs - (monotonicNow() - started))), signal);
         // A hand-over must be sent even now: the releasing lease depends on it (a grant nobody wants is given back).
         if (wake.kind !== 'handOver') {
           signal?.throwIfAborted();
