@@ -209,46 +209,55 @@ export async function runScenario(scenario: Scenario, runMs: number): Promise<Sc
         .filter((e) => e.pid === worker.pid && (e.kind === 'acquire-ok' || e.kind === 'released' || e.kind === 'lost'))
         .at(-1);
     await sleep(Math.min(1_500, runMs / 3));
-    await scenario.inject({
-      ttlMs: scenario.ttlMs,
-      lockServer,
-      cluster: side.cluster,
-      masters: side.masters,
-      workers,
-      proxies,
-      subscriberProxies,
-      recovery: managers,
-      history: () => readHistory(file),
-      fault: (name, detail, breaks) => runner.record({ kind: 'fault', name, ...(detail === undefined ? {} : { detail }), ...(breaks === undefined ? {} : { breaks }) }),
-      kill: (worker) => {
-        worker.kill('SIGKILL');
-        runner.record({ kind: 'killed', victim: worker.pid! });
-      },
-      killHolding: async (worker) => {
-        const until = now() + 10_000;
-        for (;;) {
-          const last = lastLeaseEvent(worker);
-          // Mid-work: a lease is held at least 4 writes of 40 ms or more, so one taken < 100 ms ago is still held.
-          if ((last?.kind === 'acquire-ok' && now() - last.t < 100) || now() > until) break;
-          await sleep(5);
-        }
-        worker.kill('SIGKILL');
-        runner.record({ kind: 'killed', victim: worker.pid! });
-      },
-      tell: (worker, message) =>
-        new Promise((ack, fail) => {
-          const timer = setTimeout(() => fail(new Error(`worker ${worker.pid} did not ack ${message.type}`)), 5_000);
-          const onMessage = (m: { type?: string; of?: string; nodeId?: string }): void => {
-            if (m.type !== 'ack' || m.of !== message.type) return;
-            clearTimeout(timer);
-            worker.off('message', onMessage);
-            ack(m.nodeId === undefined ? {} : { nodeId: m.nodeId });
-          };
-          worker.on('message', onMessage);
-          worker.send(message);
-        }),
-      sleep,
-    });
+    // Workers run runMs from the go, and on while the fault is still being injected (three failovers on a busy
+    // machine can outlast the run): each second, two more seconds.
+    const keepRunning = setInterval(() => {
+      for (const w of workers) if (w.connected) w.send({ type: 'extend', ms: 2_000 }, () => undefined);
+    }, 1_000);
+    try {
+      await scenario.inject({
+        ttlMs: scenario.ttlMs,
+        lockServer,
+        cluster: side.cluster,
+        masters: side.masters,
+        workers,
+        proxies,
+        subscriberProxies,
+        recovery: managers,
+        history: () => readHistory(file),
+        fault: (name, detail, breaks) => runner.record({ kind: 'fault', name, ...(detail === undefined ? {} : { detail }), ...(breaks === undefined ? {} : { breaks }) }),
+        kill: (worker) => {
+          worker.kill('SIGKILL');
+          runner.record({ kind: 'killed', victim: worker.pid! });
+        },
+        killHolding: async (worker) => {
+          const until = now() + 10_000;
+          for (;;) {
+            const last = lastLeaseEvent(worker);
+            // Mid-work: a lease is held at least 4 writes of 40 ms or more, so one taken < 100 ms ago is still held.
+            if ((last?.kind === 'acquire-ok' && now() - last.t < 100) || now() > until) break;
+            await sleep(5);
+          }
+          worker.kill('SIGKILL');
+          runner.record({ kind: 'killed', victim: worker.pid! });
+        },
+        tell: (worker, message) =>
+          new Promise((ack, fail) => {
+            const timer = setTimeout(() => fail(new Error(`worker ${worker.pid} did not ack ${message.type}`)), 5_000);
+            const onMessage = (m: { type?: string; of?: string; nodeId?: string }): void => {
+              if (m.type !== 'ack' || m.of !== message.type) return;
+              clearTimeout(timer);
+              worker.off('message', onMessage);
+              ack(m.nodeId === undefined ? {} : { nodeId: m.nodeId });
+            };
+            worker.on('message', onMessage);
+            worker.send(message);
+          }),
+        sleep,
+      });
+    } finally {
+      clearInterval(keepRunning);
+    }
     for (const proxy of [...proxies, ...subscriberProxies]) proxy.set({ kind: 'pass' });
     await Promise.all(workers.map((w) => (w.exitCode !== null || w.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => w.once('exit', () => r())))));
     // Let the last orphans expire and be recovered: TTL + two sweep periods.

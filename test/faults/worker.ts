@@ -74,10 +74,13 @@ let stubbornMs = 0;
 let stubbornUntil = 0;
 /** The node this worker must take, and until when (a 'target' message). */
 let target = null as { nodeId: string; until: number } | null; // set by the message handler
+/** When the run ends: DURATION_MS after the go, later while the runner still injects its fault ('extend' messages). */
+let end = Number.POSITIVE_INFINITY;
 
 process.on('message', (m: { type: string; ms: number; nodeId?: string }) => {
   if (m.type === 'block') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, m.ms);
   if (m.type === 'stubborn') stubbornMs = m.ms;
+  if (m.type === 'extend') end = Math.max(end, now() + m.ms);
   if (m.type === 'target') {
     target = { nodeId: m.nodeId!, until: now() + m.ms };
     process.send?.({ type: 'ack', of: m.type });
@@ -91,7 +94,7 @@ if (process.send) {
     process.send!({ type: 'ready' });
   });
 }
-const end = now() + Number(env('DURATION_MS'));
+end = now() + Number(env('DURATION_MS'));
 const errorName = (error: unknown): string => (error as { code?: string } | null)?.code ?? (error as Error | null)?.name ?? String(error);
 
 function track(lease: Lease): void {
