@@ -36,26 +36,32 @@ export async function pickFreePort(): Promise<number> {
 }
 
 /**
- * Sends one inline `PING` over a raw socket and resolves true only on `+PONG` within `timeoutMs`.
- * Never rejects, so it is safe to poll with.
+ * Sends one inline command over a raw socket and resolves with what `read` makes of the reply so far, once that is
+ * not `undefined`, or with `otherwise` on an error or after `timeoutMs`. Never rejects, so it is safe to poll with.
  */
-export function ping(port: number, timeoutMs = 500): Promise<boolean> {
+function rawCommand<T>(port: number, command: string, read: (reply: string) => T | undefined, otherwise: T, timeoutMs: number): Promise<T> {
   return new Promise((resolve) => {
     const socket = connect({ host: LOOPBACK, port });
     let reply = '';
-    const finish = (ok: boolean): void => {
+    const finish = (value: T): void => {
       clearTimeout(timer);
       socket.destroy();
-      resolve(ok);
+      resolve(value);
     };
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    socket.on('connect', () => socket.write('PING\r\n'));
+    const timer = setTimeout(() => finish(otherwise), timeoutMs);
+    socket.on('connect', () => socket.write(`${command}\r\n`));
     socket.on('data', (chunk) => {
       reply += chunk.toString('latin1');
-      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
+      const value = read(reply);
+      if (value !== undefined) finish(value);
     });
-    socket.on('error', () => finish(false));
+    socket.on('error', () => finish(otherwise));
   });
+}
+
+/** Sends one inline `PING` and resolves true only on `+PONG` within `timeoutMs`. Never rejects. */
+export function ping(port: number, timeoutMs = 500): Promise<boolean> {
+  return rawCommand(port, 'PING', (reply) => (reply.includes('\r\n') ? reply.startsWith('+PONG') : undefined), false, timeoutMs);
 }
 
 /**
@@ -63,22 +69,9 @@ export function ping(port: number, timeoutMs = 500): Promise<boolean> {
  * tells a server we started from another one that answers on the same port. Never rejects.
  */
 export function serverProcessId(port: number, timeoutMs = 1_000): Promise<number | null> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: LOOPBACK, port });
-    let reply = '';
-    const finish = (pid: number | null): void => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(pid);
-    };
-    const timer = setTimeout(() => finish(null), timeoutMs);
-    socket.on('connect', () => socket.write('INFO server\r\n'));
-    socket.on('data', (chunk) => {
-      reply += chunk.toString('latin1');
-      const found = /process_id:(\d+)\r\n/.exec(reply);
-      if (found) finish(Number(found[1]));
-      else if (reply.startsWith('-')) finish(null);
-    });
-    socket.on('error', () => finish(null));
-  });
+  const read = (reply: string): number | null | undefined => {
+    const found = /process_id:(\d+)\r\n/.exec(reply);
+    return found ? Number(found[1]) : reply.startsWith('-') ? null : undefined;
+  };
+  return rawCommand(port, 'INFO server', read, null, timeoutMs);
 }
