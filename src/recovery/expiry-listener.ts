@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { settleWithin } from '../lock/health.js';
 import type { RedisClient } from '../lock/redis/script-set.js';
 
 /** What the listener reports to its owner. */
@@ -14,6 +15,9 @@ export interface ExpiryListenerHooks {
 /** The keyspace-notification classes expiry events need: `E` (keyevent channel) and `x` (expired). */
 const NEEDED = ['E', 'x'];
 
+/** How long {@link ExpiryListener.refresh} waits for one master, in ms. */
+export const REFRESH_STEP_MS = 2_000;
+
 /**
  * Hears `expired` keyspace events from every master of a deployment: one subscriber connection per master (a
  * standalone server or Sentinel master has one; a Cluster has one per master, since each master publishes only its
@@ -25,6 +29,8 @@ export class ExpiryListener {
   readonly #hooks: ExpiryListenerHooks;
   readonly #subscribers = new Map<string, Redis>();
   readonly #said = new Set<string>();
+  /** Masters whose refresh step (CONFIG GET, SUBSCRIBE) has not settled yet. */
+  readonly #busy = new Set<string>();
   #stopped = false;
   /** Re-checks the masters whenever a Cluster client refreshes its slot map (failover, resharding). */
   readonly #onTopology = (): void => void this.refresh().catch((error: unknown) => this.#hooks.onError(error));
@@ -69,7 +75,10 @@ export class ExpiryListener {
    * Subscribes on masters that appeared and drops those that left (on a Cluster), and makes sure every master still
    * publishes expiry events: a master restarted without persistence (or replaced by one with other settings) comes
    * back with its own `notify-keyspace-events`, and the subscriber, which reconnects by itself, would hear nothing.
-   * One `CONFIG GET` per master; the recovery manager calls it before each sweep.
+   * One `CONFIG GET` per master; the recovery manager calls it beside each sweep. Resolves within
+   * {@link REFRESH_STEP_MS}: a master that does not answer by then is left to finish in the background, and is
+   * skipped by later refreshes until it does, so that one silent master holds back neither the others nor calls
+   * piling up on its connection.
    */
   async refresh(): Promise<void> {
     if (this.#stopped) return;
@@ -84,7 +93,12 @@ export class ExpiryListener {
       }
     }
     await Promise.all(
-      [...wanted].map(([at, master]) => (this.#subscribers.has(at) ? this.#enableNotifications(at, master) : this.#subscribe(at, master))),
+      [...wanted].map(([at, master]) => {
+        if (this.#busy.has(at)) return Promise.resolve(); // still at it since an earlier refresh
+        this.#busy.add(at);
+        const step = (this.#subscribers.has(at) ? this.#enableNotifications(at, master) : this.#subscribe(at, master)).finally(() => this.#busy.delete(at));
+        return settleWithin(step, REFRESH_STEP_MS, () => undefined);
+      }),
     );
   }
 

@@ -329,7 +329,9 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
 
   /**
    * Re-checks the expiry listener's masters (one CONFIG GET each) beside the sweep, never before it: sweeps are the
-   * backstop exactly when a subscriber's server does not answer, and waiting for it would stop them. One at a time.
+   * backstop exactly when a subscriber's server does not answer, and waiting for it would stop them. One refresh
+   * started by sweeps at a time (a Cluster's topology refreshes start their own); each resolves within a couple of
+   * seconds, a silent master left to finish in the background.
    */
   #refreshListener(): void {
     if (!this.#listener || this.#refreshing) return;

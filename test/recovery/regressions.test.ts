@@ -1,7 +1,8 @@
 // Recovery bugs the fault suite and reviews found, each pinned with real servers: an orphan record erased by a quorum
 // acquire that got no majority, an expiry subscriber that never subscribed through a client without an offline
 // queue, expiry events gone for good after the master restarted empty, a subscriber whose connection closed for
-// good (as a Cluster node's does) never made again, and sweeps stopped by a subscriber's server that does not answer.
+// good (as a Cluster node's does) never made again, sweeps stopped by a subscriber's server that does not answer, and
+// one silent master keeping the others' expiry events from being enabled again.
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockManager, MemoryNodeStore, QuorumBackend, QuorumError, RecoveryManager, RedisBackend, nodeResource } from '../../src/index.js';
@@ -135,5 +136,30 @@ describe('recovery regressions', () => {
     await waitFor(async () => (await nodes.get('n1')).provisionState === 'deploy failed', 10_000);
     expect(recovery.counters().sweeps).toBeGreaterThan(sweeps);
     expect(recovery.counters().events).toBe(0); // found by a sweep: nothing was heard
+  });
+
+  it('one master that does not answer holds back no other master: a restarted one gets its expiry events back', async () => {
+    // Locks on a server of their own, so that sweeps run whatever the listened masters do; the listener hears two.
+    const servers = await startMasters(3);
+    cleanups.push(() => Promise.all(servers.map((s) => s.stop())));
+    const clients = servers.map((s) => createRedisClient(s, { retryStrategy: () => 100 }));
+    cleanups.push(() => clients.forEach((c) => c.disconnect()));
+    const locks = new LockManager({ backend: new RedisBackend(clients[2]!, { prefix: 'silent' }), ttlMs: 1_000 });
+    cleanups.push(() => locks.close());
+    const subscriber = [clients[0]!, clients[1]!];
+    const recovery = new RecoveryManager({ locks, nodes: new MemoryNodeStore(), subscriber, sweepIntervalMs: 200, reconcileIntervalMs: null });
+    cleanups.push(() => recovery.stop());
+    recovery.on('error', () => undefined);
+    await recovery.start();
+    expect(recovery.listening).toHaveLength(2);
+    const flags = async (server: RedisServer): Promise<string> => String(((await server.call('CONFIG', 'GET', 'notify-keyspace-events')) as string[])[1]);
+    expect(await flags(servers[1]!)).toMatch(/^(?=.*E)(?=.*x)/);
+
+    servers[0]!.pause(); // its CONFIG GET waits for an answer that does not come
+    cleanups.push(() => servers[0]!.resume());
+    await sleep(500); // a few sweeps: a refresh is now waiting on the paused master
+    await servers[1]!.restart(); // empty: notify-keyspace-events back to ''
+    await waitFor(async () => /E/.test(await flags(servers[1]!)) && /x/.test(await flags(servers[1]!)), 10_000);
+    expect(recovery.counters().sweeps).toBeGreaterThan(5); // sweeps went on meanwhile
   });
 });
