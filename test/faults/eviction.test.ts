@@ -132,6 +132,15 @@ describe('fault: maxmemory with an evicting policy', () => {
     await expect(conductor.start()).rejects.toThrow(EvictionPolicyError);
     expect(logger.warnings).toEqual([]);
     expect(await checkEvictionPolicy(new RedisBackend(lazy))).toEqual([expect.objectContaining({ verdict: 'evicting', policy: 'allkeys-lru' })]);
+
+    // A server that never comes up: unknown after the wait, saying so.
+    const { server: gone } = await server();
+    await gone.kill();
+    const never = createRedisClient(gone, { retryStrategy: () => 100 });
+    cleanup.push(() => never.disconnect());
+    const [check] = await checkEvictionPolicy(new RedisBackend(never));
+    expect(check?.verdict).toBe('unknown');
+    expect(check?.error).toMatch(/not connected within 2000 ms/);
   });
 
   it('RecoveryManager.start() refuses an evicting server and subscribes to nothing', async () => {

@@ -53,8 +53,9 @@ const CHECK_TIMEOUT_MS = 2_000;
 
 /**
  * Reads `maxmemory` and `maxmemory-policy` (CONFIG GET) on every master that stores `backend`'s leases: the server of
- * a standalone or Sentinel client, each master of a Cluster, each master of a `QuorumBackend`. A client still
- * connecting is waited for (2 s at most per server). Never rejects: a server where CONFIG is refused or unanswered
+ * a standalone or Sentinel client, each master of a Cluster, each master of a `QuorumBackend`, all at once. A client
+ * still connecting is waited for (2 s at most; a Cluster client first waits as long for its slot map), then CONFIG
+ * GET has 2 s to answer. Never rejects: a server not connected by then, or where CONFIG is refused or unanswered,
  * gets the verdict `unknown`. A backend that is not a Redis one (a
  * backend of your own) has no servers to check: the answer is empty.
  *
@@ -93,11 +94,14 @@ export async function checkRecordEvictionPolicy(client: RedisClient): Promise<Ev
 
 function checkServers(servers: readonly Redis[], holds: EvictionCheck['holds']): Promise<EvictionCheck[]> {
   return Promise.all(
-    servers.map((server) =>
-      settleWithin(read(server, holds), CHECK_TIMEOUT_MS, (error) =>
+    servers.map(async (server) => {
+      await whenReady(server);
+      // Not connected: nothing is sent (it would wait in the offline queue, or be refused at once without one).
+      if (server.status !== 'ready') return unknown(nameOf(server), holds, `not connected within ${CHECK_TIMEOUT_MS} ms (${server.status})`);
+      return settleWithin(read(server, holds), CHECK_TIMEOUT_MS, (error) =>
         unknown(nameOf(server), holds, error === null ? `no answer to CONFIG GET within ${CHECK_TIMEOUT_MS} ms` : errorFields(error).message),
-      ),
-    ),
+      );
+    }),
   );
 }
 
@@ -180,7 +184,6 @@ async function whenReady(client: RedisClient): Promise<void> {
 
 async function read(server: Redis, holds: EvictionCheck['holds']): Promise<EvictionCheck> {
   const name = nameOf(server);
-  await whenReady(server);
   const [memory, policy] = await Promise.all<unknown>([server.config('GET', 'maxmemory'), server.config('GET', 'maxmemory-policy')]);
   const bytes = valueOf(memory, 'maxmemory');
   const rule = valueOf(policy, 'maxmemory-policy');
