@@ -319,13 +319,18 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       // Held by a lease of this manager: asking Redis now could only be refused. Wait in line at once.
       if (waiter !== undefined && this.#local.holds(resource)) wake = await this.#local.park(resource, waitMs, signal, false);
       for (;;) {
-        // Just left free for another manager's waiter: give it the chance to ask first (see LocalWaiters).
-        const keepOff = waiter !== undefined && wake.kind !== 'handOver' ? this.#local.keepOff(resource) : 0;
-        if (keepOff > 0) await sleep(Math.max(0, Math.min(keepOff, waitMs - (monotonicNow() - started))), signal);
         // A hand-over must be sent even now: the releasing lease depends on it (a grant nobody wants is given back).
         if (wake.kind !== 'handOver') {
           signal?.throwIfAborted();
           if (this.#closing) throw new ManagerClosedError();
+          // Just left free for another manager's waiter: give it the chance to ask first (see LocalWaiters).
+          // Jittered, so that this manager's own waiters do not all ask in the same moment after it.
+          const keepOff = waiter === undefined ? 0 : this.#local.keepOff(resource);
+          if (keepOff > 0) {
+            const jittered = keepOff + this.options.retryDelayMs * 0.5 * Math.random();
+            await sleep(Math.max(0, Math.min(jittered, waitMs - (monotonicNow() - started))), signal);
+            if (this.#closing) throw new ManagerClosedError();
+          }
         }
         const handOver = wake.kind === 'handOver' ? wake : undefined;
         wake = { kind: 'retry' };
