@@ -2,7 +2,8 @@
 // acquire that got no majority, an expiry subscriber that never subscribed through a client without an offline
 // queue, expiry events gone for good after the master restarted empty, a subscriber whose connection closed for
 // good (as a Cluster node's does) never made again, sweeps stopped by a subscriber's server that does not answer, and
-// one silent master keeping the others' expiry events from being enabled again.
+// one silent master keeping the others' expiry events from being enabled again or (quorum mode) orphans from being
+// listed.
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockManager, MemoryNodeStore, QuorumBackend, QuorumError, RecoveryManager, RedisBackend, nodeResource } from '../../src/index.js';
@@ -161,5 +162,25 @@ describe('recovery regressions', () => {
     await servers[1]!.restart(); // empty: notify-keyspace-events back to ''
     await waitFor(async () => /E/.test(await flags(servers[1]!)) && /x/.test(await flags(servers[1]!)), 10_000);
     expect(recovery.counters().sweeps).toBeGreaterThan(5); // sweeps went on meanwhile
+  });
+
+  it('quorum mode lists orphans while one master of three does not answer: a silent minority is not waited for', async () => {
+    const servers = await startMasters(3);
+    cleanups.push(() => Promise.all(servers.map((s) => s.stop())));
+    const clients = servers.map((s) => createRedisClient(s, { retryStrategy: () => 100 }));
+    cleanups.push(() => clients.forEach((c) => c.disconnect()));
+    const backend = new QuorumBackend(clients, { prefix: 'minority', timeoutMs: 500 });
+    const locks = new LockManager({ backend, ttlMs: 1_000 });
+    cleanups.push(() => locks.close());
+    const dead = await backend.acquire({ resource: 'node:n1', token: 'dead', owner: 'dead-conductor', purpose: 'deploy', ttlMs: 200 });
+    if (!dead.acquired) throw new Error('not granted');
+    await sleep(400);
+
+    servers[2]!.pause(); // answers nothing, refuses nothing: only a timeout tells
+    cleanups.push(() => servers[2]!.resume());
+    // Before, the listing waited for the silent master's 30 s timeout; now 500 ms after the other two answered.
+    const listed = await Promise.race([locks.orphans(), sleep(10_000).then(() => 'still waiting' as const)]);
+    expect(listed).not.toBe('still waiting');
+    expect((listed as { resource: string }[]).map((o) => o.resource)).toEqual(['node:n1']);
   });
 });

@@ -29,7 +29,8 @@ import { checkDuration, checkOptions, show } from '../validate.js';
 export interface QuorumBackendOptions extends RedisBackendOptions {
   /**
    * How long one master may take to answer an acquire, release or read before it counts as unreachable, in ms.
-   * Keep it small against the TTL: validity shrinks by the time an acquisition takes.
+   * Keep it small against the TTL: validity shrinks by the time an acquisition takes. Listing orphans waits up to
+   * 30 s for a master, but no longer than this once a majority has answered.
    * @defaultValue `min(1000, max(50, ttl / 10))` per acquisition; `1000` for other calls
    */
   readonly timeoutMs?: number;
@@ -239,7 +240,8 @@ export class QuorumBackend implements LockBackend {
   }
 
   async orphans(limit: number, resourcePrefix = ''): Promise<OrphanRecord[]> {
-    const lists = this.#reachable(await this.#each((m) => m.orphans(limit, resourcePrefix), 30_000), 'list orphans');
+    // Any majority holds every orphan record (each was granted by a majority): a silent minority is not waited for.
+    const lists = this.#reachable(await this.#each((m) => m.orphans(limit, resourcePrefix), 30_000, this.#timeoutMs ?? 1_000), 'list orphans');
     const byResource = new Map<string, OrphanRecord>();
     for (const o of lists.flat()) {
       const seen = byResource.get(o.resource);
@@ -290,14 +292,33 @@ export class QuorumBackend implements LockBackend {
     };
   }
 
-  async #each<T>(call: (master: RedisBackend) => Promise<T>, timeoutMs: number): Promise<Answer<T>[]> {
+  /**
+   * Calls every master, each for at most `timeoutMs`. With `graceMs`, once a majority has answered, the others get
+   * `graceMs` more at most: a master that stalls (paused, cut off) then costs a listing that, not its whole timeout.
+   */
+  async #each<T>(call: (master: RedisBackend) => Promise<T>, timeoutMs: number, graceMs?: number): Promise<Answer<T>[]> {
+    let answered = 0;
+    let majority = (): void => undefined;
+    const cutOff =
+      graceMs === undefined
+        ? null
+        : new Promise<Answer<T>>((resolve) => {
+            majority = () => {
+              const timer = setTimeout(() => resolve({ ok: false, error: new BackendError(`The master did not answer within ${graceMs} ms of a majority.`) }), graceMs);
+              timer.unref();
+            };
+          });
     return Promise.all(
-      this.masters.map((master) =>
-        withTimeout(call(master), timeoutMs).then(
-          (value): Answer<T> => ({ ok: true, value }),
+      this.masters.map((master) => {
+        const answer = withTimeout(call(master), timeoutMs).then(
+          (value): Answer<T> => {
+            if (++answered === this.quorum) majority();
+            return { ok: true, value };
+          },
           (error: unknown): Answer<T> => ({ ok: false, error }),
-        ),
-      ),
+        );
+        return cutOff ? Promise.race([answer, cutOff]) : answer;
+      }),
     );
   }
 
