@@ -4,7 +4,7 @@
 // good (as a Cluster node's does) never made again, sweeps stopped by a subscriber's server that does not answer, and
 // one silent master keeping the others' expiry events from being enabled again or (quorum mode) orphans from being
 // listed.
-import type { Redis } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LockManager, MemoryNodeStore, QuorumBackend, QuorumError, RecoveryManager, RedisBackend, nodeResource } from '../../src/index.js';
 import { createRedisClient } from '../harness/clients.js';
@@ -15,6 +15,26 @@ const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
 });
+
+/** Three private masters and a client of each (retrying every 100 ms, never giving up); stopped after the test. */
+async function threeMasters(options: RedisOptions = {}): Promise<{ servers: RedisServer[]; clients: Redis[] }> {
+  const servers = await startMasters(3);
+  cleanups.push(() => Promise.all(servers.map((s) => s.stop())));
+  const clients = servers.map((s) => createRedisClient(s, { retryStrategy: () => 100, ...options }));
+  cleanups.push(() => clients.forEach((c) => c.disconnect()));
+  return { servers, clients };
+}
+
+/** Quorum mode over `clients`, with a manager, and node:n1 left an orphan by a dead holder (purpose "clean"). */
+async function quorumWithOrphan(clients: Redis[], prefix: string) {
+  const backend = new QuorumBackend(clients, { prefix, timeoutMs: 500 });
+  const locks = new LockManager({ backend, ttlMs: 1_000 });
+  cleanups.push(() => locks.close());
+  const dead = await backend.acquire({ resource: 'node:n1', token: 'dead', owner: 'dead-conductor', purpose: 'clean', ttlMs: 300 });
+  if (!dead.acquired) throw new Error('not granted');
+  await sleep(500); // expired
+  return { backend, locks, dead };
+}
 
 /** A holder that dies holding a deploying node: its connection is cut, so its lease expires unrenewed in Redis. */
 async function orphanNode(server: RedisServer, nodes: MemoryNodeStore, prefix: string, id: string): Promise<void> {
@@ -46,18 +66,9 @@ async function expirySubscribers(server: RedisServer): Promise<number> {
 
 describe('recovery regressions', () => {
   it('a quorum acquire that gets no majority puts back the orphan it took over, naming the dead holder', async () => {
-    const servers = await startMasters(3);
-    cleanups.push(() => Promise.all(servers.map((s) => s.stop())));
-    const clients = servers.map((s) => createRedisClient(s, { enableOfflineQueue: false, retryStrategy: () => 100 }));
-    cleanups.push(() => clients.forEach((c) => c.disconnect()));
+    const { servers, clients } = await threeMasters({ enableOfflineQueue: false });
     await Promise.all(clients.map((c) => new Promise((ready) => c.once('ready', ready))));
-    const backend = new QuorumBackend(clients, { prefix: 'giveback', timeoutMs: 500 });
-    const locks = new LockManager({ backend, ttlMs: 1_000 });
-    cleanups.push(() => locks.close());
-
-    const dead = await backend.acquire({ resource: 'node:n1', token: 'dead', owner: 'dead-conductor', purpose: 'clean', ttlMs: 300 });
-    if (!dead.acquired) throw new Error('not granted');
-    await sleep(500);
+    const { backend, locks, dead } = await quorumWithOrphan(clients, 'giveback');
     await servers[0]!.kill();
     await servers[1]!.kill();
     // The one master left grants by taking over the orphan; with no majority the grant is given back.
@@ -141,10 +152,7 @@ describe('recovery regressions', () => {
 
   it('one master that does not answer holds back no other master: a restarted one gets its expiry events back', async () => {
     // Locks on a server of their own, so that sweeps run whatever the listened masters do; the listener hears two.
-    const servers = await startMasters(3);
-    cleanups.push(() => Promise.all(servers.map((s) => s.stop())));
-    const clients = servers.map((s) => createRedisClient(s, { retryStrategy: () => 100 }));
-    cleanups.push(() => clients.forEach((c) => c.disconnect()));
+    const { servers, clients } = await threeMasters();
     const locks = new LockManager({ backend: new RedisBackend(clients[2]!, { prefix: 'silent' }), ttlMs: 1_000 });
     cleanups.push(() => locks.close());
     const subscriber = [clients[0]!, clients[1]!];
@@ -165,16 +173,8 @@ describe('recovery regressions', () => {
   });
 
   it('quorum mode lists orphans while one master of three does not answer: a silent minority is not waited for', async () => {
-    const servers = await startMasters(3);
-    cleanups.push(() => Promise.all(servers.map((s) => s.stop())));
-    const clients = servers.map((s) => createRedisClient(s, { retryStrategy: () => 100 }));
-    cleanups.push(() => clients.forEach((c) => c.disconnect()));
-    const backend = new QuorumBackend(clients, { prefix: 'minority', timeoutMs: 500 });
-    const locks = new LockManager({ backend, ttlMs: 1_000 });
-    cleanups.push(() => locks.close());
-    const dead = await backend.acquire({ resource: 'node:n1', token: 'dead', owner: 'dead-conductor', purpose: 'deploy', ttlMs: 200 });
-    if (!dead.acquired) throw new Error('not granted');
-    await sleep(400);
+    const { servers, clients } = await threeMasters();
+    const { locks } = await quorumWithOrphan(clients, 'minority');
 
     servers[2]!.pause(); // answers nothing, refuses nothing: only a timeout tells
     cleanups.push(() => servers[2]!.resume());
