@@ -123,8 +123,11 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   readonly options: ResolvedLockManagerOptions;
   readonly #backend: LockBackend;
   readonly #held = new Set<Lease>();
-  /** Grants that came after their acquisition was aborted, being given back (close() waits for them). */
-  readonly #givingBack = new Set<Promise<unknown>>();
+  /**
+   * Acquire calls still waiting for Redis, and grants being given back (ones that came after their acquisition was
+   * aborted or failed): close() waits for them, so that nothing this manager took stays in Redis once it resolves.
+   */
+  readonly #pending = new Set<Promise<unknown>>();
   /** Acquisitions waiting for a resource that a lease of this manager holds: woken by its release, not polling. */
   readonly #local: LocalWaiters;
   /** Whether the backend can hand a resource from one lease to the next in one call; else waiters poll. */
@@ -288,17 +291,28 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   }
 
   /**
-   * Stops heartbeats and releases every lease this manager holds (and gives back grants that came after their
-   * acquisition was aborted). Safe to call twice; acquires nothing after.
+   * Stops heartbeats and releases every lease this manager holds. Acquisitions still waiting for Redis end with
+   * {@link ManagerClosedError} and their grants are given back before it resolves, as are grants that came after
+   * their acquisition was aborted. Safe to call twice; acquires nothing after.
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#heartbeat.stop();
       this.#watch.clear();
       this.#local.wakeAll();
-      await Promise.allSettled([...[...this.#held].map((lease) => lease.release()), ...this.#givingBack]);
+      await Promise.allSettled([...[...this.#held].map((lease) => lease.release()), ...this.#pending]);
+      // A hand-over sent by a release above is an acquisition too: it gives its grant back once answered.
+      while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
     })();
     return this.#closing;
+  }
+
+  /** Keeps `work` in {@link #pending} until it settles, and returns it. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#pending.add(work);
+    const done = (): void => void this.#pending.delete(work);
+    work.then(done, done);
+    return work;
   }
 
   async #acquire(resource: string, options: AcquireOptions): Promise<Lease | (AcquireOutcome & { acquired: false; waitedMs: number })> {
@@ -334,7 +348,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
         }
         const handOver = wake.kind === 'handOver' ? wake : undefined;
         wake = { kind: 'retry' };
-        const outcome = await this.#attempt(resource, owner, purpose, signal, waiter, handOver);
+        const outcome = await this.#track(this.#attempt(resource, owner, purpose, signal, waiter, handOver));
         if (outcome instanceof Lease) {
           this.#telemetry?.acquireEnded('acquired', monotonicNow() - started, resource, owner, null);
           return outcome;
@@ -408,7 +422,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       } else {
         // The grant may have landed before the failure: give it back as an orphan (only this token's lock can be
         // deleted), so that if it took over a dead holder's orphan, recovery still finds it.
-        this.#backend.abandon(resource, token).catch(() => undefined);
+        void this.#track(this.#backend.abandon(resource, token).catch(() => false));
       }
       throw error;
     }
@@ -435,12 +449,12 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
 
   /** Gives back the grant `sent` may bring, when it comes (its acquisition was aborted meanwhile); close() waits for it. */
   #giveBackLate(sent: Promise<AcquireOutcome>, resource: string, token: string): void {
-    const givingBack = sent
-      .then((late) => late.acquired && this.#giveBack(resource, token, late.previous))
-      .catch(() => this.#backend.abandon(resource, token))
-      .catch(() => false)
-      .finally(() => this.#givingBack.delete(givingBack));
-    this.#givingBack.add(givingBack);
+    void this.#track(
+      sent
+        .then((late) => late.acquired && this.#giveBack(resource, token, late.previous))
+        .catch(() => this.#backend.abandon(resource, token))
+        .catch(() => false),
+    );
   }
 
   /**

@@ -2,7 +2,7 @@
 // the lease is reported lost no later than its local validity deadline, exactly once, and nothing throws into
 // the process. Each test owns a private redis-server, since it breaks it.
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackendError, LeaseLostError, LockManager, RedisBackend, type Lease } from '../../src/index.js';
+import { BackendError, LeaseLostError, LockManager, ManagerClosedError, RedisBackend, type Lease } from '../../src/index.js';
 import { RedisServer } from '../harness/redis-server.js';
 import { sleep, waitFor } from '../support/wait.js';
 
@@ -193,6 +193,29 @@ describe('loss is loud', () => {
     expect(info.orphan).toBeNull(); // released as soon as the answer came, not left to expire
     expect(info.lastHolder).toMatchObject({ owner: 'a' });
     expect((await locks.health()).leasesHeld).toBe(0);
+  });
+
+  it('close() waits for an acquire still waiting for Redis, and gives its grant back before it resolves', async () => {
+    const { server, locks } = await setup(2_000, 500);
+    server.pause();
+    cleanups.push(() => server.resume());
+    const acquiring = locks.acquire('node-11', { owner: 'a' }).catch((error: unknown) => error);
+    await sleep(100); // the acquire is on the wire
+    let closed = false;
+    const closing = locks.close().then(() => (closed = true));
+    await sleep(300);
+    // Had close() resolved now, its caller could disconnect or exit: the grant would then stay in Redis for a TTL
+    // with no heartbeat, then turn into an orphan of "a" for recovery.
+    expect(closed).toBe(false);
+    server.resume(); // Redis now runs the acquire: the grant goes to a closed manager and is given back
+    await closing;
+    expect(await acquiring).toBeInstanceOf(ManagerClosedError);
+    const redis = server.client();
+    cleanups.push(() => redis.disconnect());
+    const info = await new LockManager({ backend: new RedisBackend(redis, { prefix: 'loss' }), ttlMs: 2_000 }).inspect('node-11');
+    expect(info.holder).toBeNull();
+    expect(info.orphan).toBeNull();
+    expect(info.lastHolder).toMatchObject({ owner: 'a' });
   });
 
   it('heartbeats keep the TTL extend() set', async () => {
