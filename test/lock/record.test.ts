@@ -56,4 +56,18 @@ describe('resource records', () => {
     expect(next.fence).toBe(higher + 1);
     expect((await backend.inspect('n2')).holder).toEqual({ owner: 'c3', fence: higher + 1, acquiredAt: next.acquiredAt, purpose: '' });
   });
+
+  it('dropLapsed drops the `held` entry of a resource whose lock is gone, never of one still held', async () => {
+    const backend = new RedisBackend(redis, { prefix: uniquePrefix('record') });
+    const granted = await backend.acquire({ resource: 'n4', token: 't4', owner: 'c4', purpose: '', ttlMs: 200 });
+    if (!granted.acquired) throw new Error('not granted');
+    expect(await backend.dropLapsed('n4')).toBe(false); // held: kept
+    expect((await backend.inspect('n4')).holder).toMatchObject({ owner: 'c4' });
+    await new Promise((resolve) => setTimeout(resolve, 400)); // expired unreleased: an orphan
+    expect((await backend.orphans(10)).map((o) => o.resource)).toEqual(['n4']);
+    expect(await backend.dropLapsed('n4')).toBe(true);
+    expect(await backend.orphans(10)).toEqual([]);
+    expect((await backend.inspect('n4')).lastFence).toBe(granted.fence); // the record, and its fence, stay
+    expect(await backend.dropLapsed('n4')).toBe(false); // nothing left to drop
+  });
 });

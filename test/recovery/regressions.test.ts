@@ -172,6 +172,36 @@ describe('recovery regressions', () => {
     expect(recovery.counters().sweeps).toBeGreaterThan(5); // sweeps went on meanwhile
   });
 
+  it('quorum mode: a lease that lapsed on one master while the majority kept it leaves no orphan there once released', async () => {
+    const { servers, clients } = await threeMasters();
+    const locks = new LockManager({ backend: new QuorumBackend(clients, { prefix: 'lapsed', timeoutMs: 500 }), ttlMs: 1_000 });
+    cleanups.push(() => locks.close());
+    locks.on('error', () => undefined); // the paused master's renewals fail meanwhile
+    const nodes = new MemoryNodeStore();
+    await nodes.create({ id: 'n2', provisionState: 'available' });
+    const lease = await locks.acquire(nodeResource('n2'), { owner: 'conductor-a', purpose: 'clean' });
+    await nodes.transition('n2', { from: ['available'], to: 'clean wait', fence: lease.fence }); // waits for its agent
+
+    servers[2]!.pause(); // longer than the TTL: the lock expires there, while the other two keep renewing it
+    cleanups.push(() => servers[2]!.resume());
+    await sleep(1_600);
+    servers[2]!.resume();
+    await sleep(700); // beats that find the token gone on that master, and a majority that still holds it
+    expect(lease.state).toBe('held');
+    expect(await lease.release()).toBe(true);
+
+    // Before, the lapsed master kept the lease in `held` with its lock key gone: an orphan of a lease released
+    // cleanly, which recovery then took over, failing a node that was only waiting for its agent.
+    expect(await locks.orphans()).toEqual([]);
+    const recovery = new RecoveryManager({ locks, nodes, sweepIntervalMs: 200, reconcileIntervalMs: null });
+    cleanups.push(() => recovery.stop());
+    recovery.on('error', () => undefined);
+    await recovery.start();
+    await waitFor(() => recovery.counters().sweeps >= 3, 10_000);
+    expect(recovery.counters().orphaned).toBe(0);
+    expect((await nodes.get('n2'))?.provisionState).toBe('clean wait');
+  });
+
   it('quorum mode lists orphans while one master of three does not answer: a silent minority is not waited for', async () => {
     const { servers, clients } = await threeMasters();
     const { locks } = await quorumWithOrphan(clients, 'minority');

@@ -211,8 +211,21 @@ export class QuorumBackend implements LockBackend {
   }
 
   async release(resource: string, token: string): Promise<boolean> {
-    const answers = await this.#each((m) => m.release(resource, token), this.#timeoutMs ?? 1_000);
+    const timeout = this.#timeoutMs ?? 1_000;
+    const calls: Promise<boolean>[] = [];
+    const answers = await this.#each((m) => (calls[this.masters.indexOf(m)] = m.release(resource, token)), timeout);
     if (answers.every((a) => !a.ok)) throw new QuorumError(`release "${resource}"`, this.names.slice(), this.quorum, { cause: firstError(answers) });
+    if (answers.filter((a) => a.ok && a.value).length >= this.quorum) {
+      // A majority held the lease. Where its token was gone, it lapsed (that master was cut off longer than the TTL
+      // while the others renewed it) and its `held` entry would be listed as an orphan of a lease released cleanly:
+      // drop it. A master that answers after the timeout gets the same, when it answers, without being waited for.
+      await Promise.all(
+        calls.flatMap((call, i) => {
+          const drop = call.then((released) => released || this.masters[i]!.dropLapsed(resource)).catch(() => false);
+          return answers[i]!.ok ? [withTimeout(drop, timeout).catch(() => false)] : [];
+        }),
+      );
+    }
     return answers.some((a) => a.ok && a.value);
   }
 

@@ -386,6 +386,17 @@ export class RedisBackend implements LockBackend {
   }
 
   /**
+   * Drops the resource's `held` entry when its lock key is gone; `false` when the lock is held or there was no
+   * entry. Quorum mode calls it on a master where a lease lapsed while a majority kept it, once that lease was
+   * released (see scripts/drop-lapsed-2.lua).
+   */
+  async dropLapsed(resource: string): Promise<boolean> {
+    checkName('resource', resource);
+    const shard = this.keys.shardOf(resource);
+    return (await this.#call('dropLapsed', [this.keys.lockKey(resource, shard), this.keys.heldKey(shard), resource])) === 1;
+  }
+
+  /**
    * Raises the fence recorded for the lease `token` holds to at least `fence` (one script call); `false` when the
    * token no longer holds the lock. Quorum mode writes a quorum's fence back with it.
    */
@@ -421,7 +432,7 @@ export class RedisBackend implements LockBackend {
   }
 
   /** One script call, its write batched with the other calls of this backend in flight (see {@link WriteBatcher}). */
-  async #call(name: 'acquire' | 'handOver' | 'release' | 'inspect' | 'leases' | 'break' | 'raiseFence' | 'abandon', args: (string | number)[]): Promise<unknown> {
+  async #call(name: 'acquire' | 'handOver' | 'release' | 'inspect' | 'leases' | 'break' | 'raiseFence' | 'abandon' | 'dropLapsed', args: (string | number)[]): Promise<unknown> {
     const batcher = this.#batcher;
     batcher.opening();
     try {

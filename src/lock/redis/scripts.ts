@@ -1,6 +1,7 @@
 import abandonLua from './scripts/abandon-3.lua';
 import acquireLua from './scripts/acquire-4.lua';
 import breakLua from './scripts/break-3.lua';
+import dropLapsedLua from './scripts/drop-lapsed-2.lua';
 import extendLua from './scripts/extend-1.lua';
 import handOverLua from './scripts/hand-over-4.lua';
 import inspectLua from './scripts/inspect-3.lua';
@@ -25,6 +26,7 @@ export const lockScripts = new ScriptSet('lock', {
   break: { lua: libLua + breakLua, keys: 3 },
   raiseFence: { lua: libLua + raiseFenceLua, keys: 2 },
   abandon: { lua: libLua + abandonLua, keys: 3 },
+  dropLapsed: { lua: dropLapsedLua, keys: 2 },
 });
 
 /** The names of the lock backend's scripts. */
