@@ -399,15 +399,24 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
     let sent: Promise<AcquireOutcome> | undefined;
     try {
       if (handOver) {
+        // The release waits on `settle`: it is called whatever happens (a backend of one's own may even throw
+        // synchronously), in the same turn as the grant is recorded below, or when the answer comes after an abort.
+        const settle = (answer: HandOverOutcome | Error): void => handOver.settle(answer);
+        const answered = (async () => this.#backend.handOver!(handOver.lease, request))();
         let result: HandOverOutcome;
         try {
-          result = await this.#backend.handOver!(handOver.lease, request);
+          // An abort stops the wait for the answer, as for an acquire call; a grant that comes after it is given back.
+          result = signal === undefined ? await answered : await unlessAborted(answered, signal);
         } catch (error) {
-          // Settled whatever happens (a backend of one's own may even throw synchronously): the release waits on it.
-          handOver.settle(error instanceof Error ? error : new Error(String(error)));
+          if (signal?.aborted && error === signal.reason) {
+            answered.then(settle, (late: unknown) => settle(late instanceof Error ? late : new Error(String(late))));
+            sent = answered.then((late) => late.granted ?? { acquired: false, holder: null, ttlMs: null });
+          } else {
+            settle(error instanceof Error ? error : new Error(String(error)));
+          }
           throw error;
         }
-        handOver.settle(result);
+        settle(result);
         if (!result.granted) return { acquired: false, holder: null, ttlMs: null, then: result.released ? 'later' : 'now' };
         outcome = result.granted;
       } else {

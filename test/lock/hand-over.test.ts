@@ -150,6 +150,34 @@ describe('hand-over between acquisitions of one manager', () => {
     }
   });
 
+  it('an abort while the hand-over waits for Redis rejects the waiter at once; the grant that comes later is given back', async () => {
+    const locks = new LockManager({ backend: new RedisBackend(env.redis, { prefix: 'ho-stall' }), ttlMs: 10_000, retryDelayMs: SLOW_RETRY_MS });
+    try {
+      const held = await locks.acquire('node-1', { owner: 'a' });
+      const controller = new AbortController();
+      const order: string[] = [];
+      const waiting = locks.acquire('node-1', { owner: 'b', waitMs: 15_000, signal: controller.signal }).catch((error: unknown) => error);
+      void waiting.then(() => order.push('waiter'));
+      await sleep(50);
+      await env.admin.call('CLIENT', 'PAUSE', '1500', 'WRITE'); // scripts wait: the hand-over gets no answer yet
+      const released = held.release().finally(() => order.push('release'));
+      await sleep(100); // the hand-over is on the wire
+      controller.abort(new Error('abort while Redis stalls'));
+      expect(await waiting).toMatchObject({ message: 'abort while Redis stalls' });
+      // The waiter was not held until Redis answered: the release, which needs that answer, comes after it.
+      expect(await released).toBe(true);
+      expect(order).toEqual(['waiter', 'release']);
+      await locks.close(); // waits for the grant to be given back
+      const state = await locks.inspect('node-1');
+      expect(state.holder).toBeNull();
+      expect(state.orphan).toBeNull();
+      expect(state.lastFence).toBeGreaterThan(held.fence); // it was granted, then given back
+    } finally {
+      await env.admin.call('CLIENT', 'UNPAUSE');
+      await locks.close();
+    }
+  });
+
   it('a lease lost behind its back is not handed over: the parked acquisition asks again at once and gets the resource', async () => {
     const backend = new RedisBackend(env.redis, { prefix: 'ho-lost' });
     const locks = new LockManager({ backend, ttlMs: 10_000, retryDelayMs: SLOW_RETRY_MS });
