@@ -285,6 +285,9 @@ export class QuorumBackend implements LockBackend {
   async breakLease(resource: string, fence: number): Promise<BreakOutcome> {
     const outcomes = this.#reachable(await this.#each((m) => m.breakLease(resource, fence), this.#timeoutMs ?? 1_000), `break "${resource}"`);
     const broken = outcomes.filter((o): o is Extract<BreakOutcome, { broken: true }> => o.broken);
+    // Broken as soon as one master broke it, not only a majority: a master that did not answer in time may still
+    // run the break later, and a break that takes effect must never go without its audit record and `lost` event.
+    // When a majority keeps the lease after all, its holder goes on, and the recovery that follows is refused.
     if (broken.length > 0) return { broken: true, holder: broken[0]!.holder, expiredAt: Math.max(...broken.map((b) => b.expiredAt)) };
     const holder = mostCommon(outcomes.map((o) => o.holder));
     const ttls = outcomes.flatMap((o) => (!o.broken && o.ttlMs !== null ? [o.ttlMs] : []));
