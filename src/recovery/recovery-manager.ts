@@ -459,10 +459,14 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
     } catch (error) {
       this.#counters.failed++;
       this.#emit('failed', { nodeId, trigger, error });
-      // Leave the node to be found again: the orphan put back as it was (naming the dead holder), not cleared.
-      const held = lease;
-      lease = null;
-      await held?.abandon().catch((e: unknown) => this.#report(e));
+      // Leave the node to be found again: an orphan taken over is put back as it was (naming the dead holder), not
+      // cleared. A lease that took over none (a reconcile's) is released below: abandoning it would make an orphan of
+      // recovery's own, which a sweep would then fail the node for, even once its conductor had moved it on.
+      if (lease?.previous) {
+        const held = lease;
+        lease = null;
+        await held.abandon().catch((e: unknown) => this.#report(e));
+      }
       return { outcome: 'failed', nodeId, error };
     } finally {
       await lease?.release().catch((error: unknown) => this.#report(error));
@@ -499,5 +503,12 @@ export class RecoveryManager extends EventEmitter<RecoveryEvents> {
 
 function errorText(error: unknown): string | undefined {
   if (error === undefined) return undefined;
-  return error instanceof Error ? `${error.name}: ${error.message}` : JSON.stringify(error);
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  try {
+    // A value a store of one's own throws may be anything: undefined for a function or a symbol, a throw for a
+    // circular object, a BigInt or a toJSON that throws.
+    return JSON.stringify(error) ?? Object.prototype.toString.call(error);
+  } catch {
+    return Object.prototype.toString.call(error);
+  }
 }

@@ -3,6 +3,7 @@
 // was deploying and cleaning.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  BackendError,
   Conductor,
   InvalidTtlError,
   LockManager,
@@ -12,6 +13,8 @@ import {
   RedisConductorRegistry,
   RedisEventLog,
   nodeResource,
+  type FailedEvent,
+  type Node,
   type ReconciledEvent,
 } from '../../src/index.js';
 import { eventLine } from '../../src/recovery/cli/format.js';
@@ -24,7 +27,42 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await Promise.resolve(cleanup()).catch(() => undefined);
 });
 
+/** A node table whose next read of a chosen node fails once, as a store does in a brief outage. */
+class BlinkingNodeStore extends MemoryNodeStore {
+  readonly failNextGet = new Set<string>();
+  override get(id: string): Promise<Node> {
+    if (this.failNextGet.delete(id)) return Promise.reject(new BackendError(`node table unreachable while reading "${id}"`));
+    return super.get(id);
+  }
+}
+
 describe('RecoveryManager reconcile', () => {
+  it('a reconcile attempt that fails leaves no orphan behind: the next pass fails the node, as a reconcile', async () => {
+    const server = await RedisServer.start();
+    cleanups.push(() => server.stop());
+    const redis = server.client();
+    cleanups.push(() => redis.disconnect());
+    const nodes = new BlinkingNodeStore();
+    await nodes.create({ id: 'forgotten', provisionState: 'available' });
+    await nodes.transition('forgotten', { from: ['available'], to: 'deploying', fence: 1 }); // its lease is gone
+    nodes.failNextGet.add('forgotten');
+    const locks = new LockManager({ backend: new RedisBackend(redis, { prefix: 'blink' }), ttlMs: 5_000 });
+    cleanups.push(() => locks.close());
+    // Sweeps far apart: an orphan left by the failed attempt would wait here to be seen.
+    const recovery = new RecoveryManager({ locks, nodes, sweepIntervalMs: 60_000, reconcileIntervalMs: 300 });
+    cleanups.push(() => recovery.stop());
+    recovery.on('error', () => undefined);
+    const failed = eventually<FailedEvent>((resolve) => recovery.once('failed', resolve), 10_000, 'the failed attempt');
+    const reconciled = eventually<ReconciledEvent>((resolve) => recovery.once('reconciled', resolve), 10_000, 'the next pass');
+    await recovery.start();
+    expect((await failed).nodeId).toBe('forgotten');
+    await sleep(100); // the attempt's lease is given back
+    // Before, the attempt gave its lease back as an orphan of its own (it took over none): the next sweep would
+    // then fail the node as that orphan's, even after its conductor had moved it on to wait for its agent.
+    expect(await locks.orphans()).toEqual([]);
+    expect(await reconciled).toMatchObject({ nodeId: 'forgotten', from: 'deploying', to: 'deploy failed' });
+  });
+
   it('fails the nodes a Redis restarted empty forgot, leaves waiting, stable and held nodes alone, once each', async () => {
     const server = await RedisServer.start();
     cleanups.push(() => server.stop());

@@ -11,6 +11,7 @@ import {
   type LockBackend,
   RecoveryManager,
   RedisBackend,
+  RedisEventLog,
   RedisNodeStore,
   UnknownOptionError,
   UnknownStateError,
@@ -209,6 +210,28 @@ describe.each(deployments)('RecoveryManager on $name', (deployment) => {
     expect(failures).toHaveLength(1);
     expect(seen.recovered[0]).toMatchObject({ nodeId: 'f1', to: 'deploy failed', previous: { owner: 'conductor-dead', fence: deadFence } });
     expect((await w.nodes.get('f1')).lastError).toMatch(/"conductor-dead" held this node/);
+  });
+
+  it('a recovery that fails with a thrown value no JSON can hold still puts the orphan back, and logs the failure', async () => {
+    const w = deployment.world();
+    const eventLog = new RedisEventLog(w.client, 'recovery-events', { prefix: w.prefix });
+    const manager = w.manager({ sweepIntervalMs: 200, eventLog });
+    const seen = record(manager);
+    manager.on('error', () => undefined);
+    const transition = w.nodes.transition;
+    const circular: { self?: unknown } = {};
+    circular.self = circular;
+    let down = true;
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- a store of one's own may throw anything
+    w.nodes.transition = (id, t) => (down ? Promise.reject(circular).finally(() => (down = false)) : transition(id, t));
+    await w.orphan('f2', 'cleaning', 300);
+    await manager.start();
+    // Before, writing the failure to the event log threw (JSON.stringify of a circular value) before the orphan was
+    // put back: the lease was released instead, the orphan erased, and the node never recovered.
+    await until(() => seen.recovered.length === 1, 5_000, 'the node recovered after one failure');
+    expect(seen.recovered[0]).toMatchObject({ nodeId: 'f2', to: 'clean failed', previous: { owner: 'conductor-dead' } });
+    const logged = await eventLog.tail(10);
+    expect(logged.find((e) => e.type === 'failed')).toMatchObject({ body: { nodeId: 'f2', error: '[object Object]' } });
   });
 
   it('three managers racing, events and sweeps both on, recover each node exactly once', async () => {
