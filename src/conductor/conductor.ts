@@ -475,11 +475,15 @@ export class Conductor extends EventEmitter<ConductorEvents> {
   #watchLiveness(lease: Lease): void {
     this.#liveness = lease;
     this.#telemetry?.online(true, lease.fence);
-    lease.once('lost', (error) => {
+    const lost = (error: LeaseLostError): void => {
       if (this.#liveness !== lease) return;
       this.#emit('livenessLost', error);
       this.#reclaim();
-    });
+    };
+    // Lost while it was being registered, before anyone listened: handled once the caller's turn is over (start()
+    // then says `started` first, and is `running`, so that registering again goes ahead).
+    if (lease.signal.aborted) queueMicrotask(() => lost(lease.signal.reason as LeaseLostError));
+    else lease.once('lost', lost);
   }
 
   #reclaim(): void {

@@ -104,6 +104,42 @@ describe('Conductor', () => {
     expect(await w.registry.get('a')).toEqual(a.record);
   });
 
+  it('a liveness lease lost while start() registers is noticed: it says so and registers again', async () => {
+    const w = world(600);
+    const registry = new RedisConductorRegistry(redis, { prefix: w.prefix });
+    const put = registry.put.bind(registry);
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let first = true;
+    registry.put = async (record) => {
+      if (first) {
+        first = false;
+        await released; // the registry is slow: the liveness lease is lost before this write lands
+      }
+      return put(record);
+    };
+    const a = w.conductor('late', { registry });
+    const lost = eventually<LeaseLostError>((r) => a.once('livenessLost', r), 5_000, 'livenessLost');
+    const starting = a.start();
+    const locks = w.locks();
+    let holder = (await locks.inspect('conductor:late')).holder;
+    while (!holder) {
+      await sleep(10);
+      holder = (await locks.inspect('conductor:late')).holder;
+    }
+    await locks.breakLease('conductor:late', { fence: holder.fence });
+    await sleep(500); // beats: the lease is reported lost, before anyone listens for it
+    release();
+    await starting;
+    // Before, the listener came after the loss: no livenessLost, no new registration, offline for good.
+    expect((await lost).resource).toBe('conductor:late');
+    await eventually<void>((r) => {
+      const poll = (): void => void a.health().then((h) => (h.online ? r() : setTimeout(poll, 50)));
+      poll();
+    }, 5_000, 'online again');
+    expect(a.record!.fence).toBeGreaterThan(holder.fence);
+  });
+
   it('registering again fails while the registry is unreachable: the liveness lease goes back each time, then it registers', async () => {
     const w = world(600);
     const registryClient = createRedisClient(standalone(), { enableOfflineQueue: false, lazyConnect: true });
