@@ -12,7 +12,7 @@ import { isHeldState, type ProvisionStateValue } from '../nodes/states.js';
 import { nodeIdOf, nodeResource } from '../nodes/resources.js';
 import { checkNodeId } from '../nodes/validate.js';
 import { ConductorIdInUseError, ConductorStoppedError, NodeLockedError } from './errors.js';
-import { isDeadHere, thisIncarnation } from './incarnation.js';
+import { isDeadHere, thisIncarnation, type Incarnation } from './incarnation.js';
 import { conductorResource, listConductors, type ConductorInfo } from './list-conductors.js';
 import { ConductorTelemetry, type ConductorHealth } from './observability.js';
 import { resolveConductorOptions, type ConductorOptions, type ResolvedConductorOptions } from './options.js';
@@ -319,16 +319,18 @@ export class Conductor extends EventEmitter<ConductorEvents> {
     const self = thisIncarnation();
     const resource = conductorResource(this.id);
     let liveness = await locks.tryAcquire(resource, { owner: this.id, purpose: 'liveness' });
+    let crashed = false; // the liveness lease was a crashed incarnation's, broken here
     if (!liveness) {
       const [info, record] = await Promise.all([locks.inspect(resource), registry.get(this.id)]);
       if (info.holder && record && record.fence === info.holder.fence && isDeadHere(record, self)) {
         await locks.breakLease(resource, { fence: info.holder.fence });
         liveness = await locks.tryAcquire(resource, { owner: this.id, purpose: 'liveness' });
+        crashed = liveness !== null;
       }
       if (!liveness) throw new ConductorIdInUseError(this.id, record?.hostname ?? null, record?.pid ?? null, info.ttlMs);
     }
     try {
-      await this.#takeOverCrashedIncarnation();
+      await this.#takeOverCrashedIncarnation(crashed, self);
       const record: ConductorRecord = {
         id: this.id,
         ...self,
@@ -351,10 +353,20 @@ export class Conductor extends EventEmitter<ConductorEvents> {
     return this.#record;
   }
 
-  /** Breaks the node leases a crashed incarnation of this id still holds, and fails their nodes now. */
-  async #takeOverCrashedIncarnation(): Promise<void> {
-    const { locks } = this.options;
+  /**
+   * Breaks the node leases a crashed incarnation of this id still holds, and fails their nodes now. `crashed`: its
+   * liveness lease was found held by a crashed process of this host and broken. Live node leases of this id with the
+   * liveness lease free are another live conductor's (one that lost only its liveness lease) unless the registry
+   * shows a crashed process of this host: then this start is refused and nothing is broken.
+   */
+  async #takeOverCrashedIncarnation(crashed: boolean, self: Incarnation): Promise<void> {
+    const { locks, registry } = this.options;
     const held = (await locks.leases({ owner: this.id, limit: 10_000_000 })).filter((l) => nodeIdOf(l.resource) !== null);
+    if (held.length === 0) return;
+    if (!crashed) {
+      const record = await registry.get(this.id);
+      if (!record || !isDeadHere(record, self)) throw new ConductorIdInUseError(this.id, record?.hostname ?? null, record?.pid ?? null, null);
+    }
     const queue = [...held];
     const worker = async (): Promise<void> => {
       for (let next = queue.shift(); next; next = queue.shift()) {

@@ -44,8 +44,9 @@ export class NodeLockedError extends LeaseholdError {
 }
 
 /**
- * Another live conductor already runs with this id (its liveness lease is held, and it is not a crashed process of
- * this host). Nothing was registered. From `conductor.start()`.
+ * Another live conductor already runs with this id: its liveness lease is held, or (when that lease was lost) its
+ * node leases are, and it is not a crashed process of this host. Nothing was registered, nothing broken. From
+ * `conductor.start()`.
  *
  * @example
  * ```ts

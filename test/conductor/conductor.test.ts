@@ -211,6 +211,27 @@ describe('Conductor', () => {
     await expect(b.start()).resolves.toMatchObject({ id: 'dup' });
   });
 
+  it('refuses a duplicate id whose liveness lease is lost while its node leases live, breaking none of them', async () => {
+    const w = world();
+    const a = w.conductor('twin');
+    const first = await a.start();
+    await w.nodes.create({ id: 'tw-1', provisionState: 'available' });
+    const task = await a.reserve('tw-1', { purpose: 'deploy' });
+    await task.transition('deploying');
+    // a's liveness lease is gone (as when its key's master failed), a still runs and renews its node lease.
+    await w.locks().breakLease('conductor:twin', { fence: first.fence });
+    const b = w.conductor('twin');
+    const error = await b.start().catch((e: unknown) => e);
+    // Before, b took the free liveness lease and "took over a crashed incarnation" without checking that it had
+    // crashed: it broke a's node lease and failed its node mid-deploy.
+    expect(error).toBeInstanceOf(ConductorIdInUseError);
+    expect(error).toMatchObject({ conductorId: 'twin', pid: process.pid });
+    expect(b.state).toBe('idle');
+    expect(task.lease.state).toBe('held');
+    expect((await w.nodes.get('tw-1')).provisionState).toBe('deploying');
+    expect((await w.locks().inspect('conductor:twin')).holder).toBeNull(); // b gave its liveness lease back
+  });
+
   it('works a node under a fenced lease and releases it afterwards', async () => {
     const w = world();
     await w.nodes.create({ id: 'n1', provisionState: 'available', driver: 'ipmi' });
