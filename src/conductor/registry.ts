@@ -16,6 +16,10 @@ export interface ConductorRecord {
   readonly pid: number;
   /** The host's boot id (Linux), so a pid from before a reboot is never mistaken for a live process. */
   readonly bootId: string;
+  /** The host's machine id (Linux `/etc/machine-id`; '' where unknown; absent in records of older versions). */
+  readonly machineId?: string;
+  /** The pid namespace of `pid` (Linux; '' where unknown; absent in records of older versions). */
+  readonly pidNamespace?: string;
   /** The service's version, as the conductor was told. */
   readonly version: string;
   /** The drivers (hardware types) it can operate. Informational: recovery never needs them. */
