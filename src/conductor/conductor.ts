@@ -156,6 +156,8 @@ export class Conductor extends EventEmitter<ConductorEvents> {
   /** A registration attempt in flight (see #reclaim): stop() waits for it. */
   #reclaiming: Promise<void> | null = null;
   readonly #tasks = new Set<NodeTask>();
+  /** reserve() calls that are not a task yet. */
+  readonly #reserving = new Set<Promise<NodeTask>>();
   /** What a `withNode` function threw, for its task's release (which then fails the node if it was mid-operation). */
   readonly #taskErrors = new WeakMap<NodeTask, unknown>();
   #drained: (() => void) | null = null;
@@ -244,6 +246,15 @@ export class Conductor extends EventEmitter<ConductorEvents> {
     const purpose = checkName('purpose', given.purpose);
     const signal = checkSignal('reserve option signal', given.signal);
     this.#assertRunning();
+    // stop() waits for it: until it is a task, its lease (and maybe an orphan being failed) is nobody else's to end.
+    const reserving = this.#reserve(nodeId, purpose, signal);
+    this.#reserving.add(reserving);
+    const done = (): void => void this.#reserving.delete(reserving);
+    reserving.then(done, done);
+    return reserving;
+  }
+
+  async #reserve(nodeId: string, purpose: string, signal: AbortSignal | undefined): Promise<NodeTask> {
     await this.options.nodes.get(nodeId); // an unknown node fails before any lock is taken
     const lease = await this.#acquireNode(nodeId, purpose, signal);
     // A lease that took over an orphan is not given back before its node is failed (or found stable): a release
@@ -469,6 +480,9 @@ export class Conductor extends EventEmitter<ConductorEvents> {
       clearTimeout(timer);
     }
     this.#stopAbort.abort(new ConductorStoppedError(this.id, 'stopping'));
+    // Reservations still on their way end now (refused, their lease released, or put back as the orphan it took
+    // over): a task that one became meanwhile is released with the others.
+    await Promise.allSettled([...this.#reserving]);
     await Promise.allSettled([...this.#tasks].map((task) => task.release()));
     if (this.#reclaimTimer) clearTimeout(this.#reclaimTimer);
     await this.#reclaiming; // never rejects: it reports its own failures

@@ -432,6 +432,32 @@ describe('Conductor', () => {
     await newer.release();
   });
 
+  it('stop() waits for a reservation that is failing the orphan it took over, then the lease is not left held', async () => {
+    const w = world();
+    await w.orphaned('slow-orphan', 'wait call-back', 'deploy');
+    const transition = w.nodes.transition.bind(w.nodes);
+    w.nodes.transition = async (id, t) => {
+      await sleep(300); // the node table is slow: stop() comes while the orphan's node is being failed
+      return transition(id, t);
+    };
+    const a = w.conductor('stopper');
+    await a.start();
+    const order: string[] = [];
+    const reserving = a.reserve('slow-orphan', { purpose: 'deploy' }).then(
+      () => order.push('reserved'),
+      (error: unknown) => order.push(error instanceof ConductorStoppedError ? 'refused' : String(error)),
+    );
+    await sleep(100); // the lease is taken, the node is being failed
+    await a.stop();
+    order.push('stopped');
+    await reserving;
+    // Before, stop() resolved at once (no task yet): its caller could close the lock manager, whose release of this
+    // lease would erase the orphan record before the node was failed.
+    expect(order).toEqual(['refused', 'stopped']);
+    expect((await w.nodes.get('slow-orphan')).provisionState).toBe('deploy failed');
+    expect((await w.managers[0]!.inspect(nodeResource('slow-orphan'))).holder).toBeNull();
+  });
+
   it('stop() lets tasks finish within the timeout, aborts the rest, and leaves no lease behind', async () => {
     const w = world();
     for (let i = 0; i < 6; i++) await w.nodes.create({ id: `n${i}`, provisionState: 'available' });
