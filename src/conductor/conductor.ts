@@ -454,6 +454,7 @@ export class Conductor extends EventEmitter<ConductorEvents> {
 
   async #finish(task: NodeTask): Promise<void> {
     try {
+      await task.settled(); // a write still on its way decides the state the node is left in
       await this.#failIfMidOperation(task, this.#taskErrors.has(task) ? { error: this.#taskErrors.get(task) } : null);
       await task.lease.release();
     } catch (error) {

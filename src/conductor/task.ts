@@ -61,6 +61,8 @@ export class NodeTask implements AsyncDisposable {
   #node: Node;
   readonly #host: TaskHost;
   #released: Promise<void> | null = null;
+  /** Writes sent and not answered yet. */
+  readonly #writes = new Set<Promise<Node>>();
 
   /** @internal Tasks are made by a Conductor. */
   constructor(host: TaskHost, lease: Lease, node: Node, signal: AbortSignal) {
@@ -91,20 +93,37 @@ export class NodeTask implements AsyncDisposable {
   async transition(to: ProvisionStateValue, options?: TaskTransitionOptions): Promise<Node> {
     checkState('transition target', to);
     const given = checkOptions<TaskTransitionOptions>('transition options', options, ['lastError', 'targetState', 'maintenance', 'from']);
-    if (this.#released) throw new TaskReleasedError(this.nodeId, this.fence);
     // Reading the lease's state reports it lost at once when its local deadline passed (e.g. after a pause), even
-    // before the deadline timer fires: no write is sent on a lease this process can no longer believe in.
-    if (this.lease.state !== 'held') this.lease.signal.throwIfAborted();
+    // before the deadline timer fires: no write is sent on a lease this process can no longer believe in. Nor on one
+    // released behind the task's back (its lock manager closed): the next holder's fence may not have reached the
+    // store yet to refuse it.
+    const state = this.lease.state;
+    if (this.#released || state === 'released') throw new TaskReleasedError(this.nodeId, this.fence);
+    if (state !== 'held') this.lease.signal.throwIfAborted();
     this.signal.throwIfAborted();
     const { from, ...rest } = given;
-    const written = await this.#host.nodes.transition(this.nodeId, {
+    const writing = this.#host.nodes.transition(this.nodeId, {
       from: from ?? [this.#node.provisionState],
       to,
       fence: this.lease.fence,
       ...rest,
     });
-    this.#node = written;
-    return written;
+    this.#writes.add(writing);
+    try {
+      const written = await writing;
+      this.#node = written;
+      return written;
+    } finally {
+      this.#writes.delete(writing);
+    }
+  }
+
+  /**
+   * @internal Resolves once no write of this task is on its way (never rejects): the conductor reads
+   * {@link node} only after, to decide whether the node may be left without a holder.
+   */
+  async settled(): Promise<void> {
+    while (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);
   }
 
   /** Reads the node again from the store (e.g. after a long wait) and returns it. */

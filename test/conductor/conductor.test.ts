@@ -458,6 +458,38 @@ describe('Conductor', () => {
     expect((await w.managers[0]!.inspect(nodeResource('slow-orphan'))).holder).toBeNull();
   });
 
+  it('stop() that gives up on a task waits for the write it has in flight before deciding the node is safe to leave', async () => {
+    const w = world();
+    await w.nodes.create({ id: 'mid-write', provisionState: 'available' });
+    const a = w.conductor('writer');
+    await a.start();
+    const task = await a.reserve('mid-write', { purpose: 'deploy' });
+    const transition = w.nodes.transition.bind(w.nodes);
+    w.nodes.transition = async (id, t) => {
+      await sleep(300); // the node table is slow: the write is still on its way when stop() gives up
+      return transition(id, t);
+    };
+    const writing = task.transition('deploying').catch((error: unknown) => error);
+    await sleep(50);
+    await a.stop({ timeoutMs: 0 });
+    await writing;
+    // Before, stop() judged the node by the state the task saw before the write ("available"), released the lease,
+    // and the write landed after: "deploying" with no holder, the very thing stop() is there to prevent.
+    expect((await w.nodes.get('mid-write')).provisionState).toBe('deploy failed');
+  });
+
+  it('a task writes nothing once its lease was released behind its back (the lock manager closed)', async () => {
+    const w = world();
+    await w.nodes.create({ id: 'after-close', provisionState: 'available' });
+    const a = w.conductor('closer');
+    await a.start();
+    const task = await a.reserve('after-close', { purpose: 'deploy' });
+    await a.options.locks.close(); // releases every lease it holds, this task's included
+    expect(task.lease.state).toBe('released');
+    await expect(task.transition('deploying')).rejects.toBeInstanceOf(TaskReleasedError);
+    expect((await w.nodes.get('after-close')).provisionState).toBe('available');
+  });
+
   it('stop() lets tasks finish within the timeout, aborts the rest, and leaves no lease behind', async () => {
     const w = world();
     for (let i = 0; i < 6; i++) await w.nodes.create({ id: `n${i}`, provisionState: 'available' });
