@@ -148,7 +148,7 @@ export class RedisBackend implements LockBackend {
   /** Takes the resource if free or orphaned (one script call); see scripts/acquire-4.lua. */
   async acquire(request: AcquireRequest): Promise<AcquireOutcome> {
     const args = this.#acquireArgs(request, 'RedisBackend.acquire');
-    return decodeAcquire(await this.#call('acquire', args));
+    return decodeAcquire(await this.#call('acquire', args), request.resource);
   }
 
   /**
@@ -163,10 +163,17 @@ export class RedisBackend implements LockBackend {
       throw new InvalidOptionError(`RedisBackend.handOver passes one resource: the lease is on "${String(lease.resource)}", the next acquisition asks for "${next.resource}".`);
     }
     const reply = await this.#call('handOver', [...args, lease.token]);
-    const [code] = reply as [number];
+    const [code, record] = reply as [number, unknown];
+    if (code === 4) {
+      // Ran twice (re-sent after a reconnect): the first run released the lease and made this grant, which took
+      // over no orphan (the resource had just been released).
+      const { holder } = decodeRecord(record);
+      if (!holder) throw new BackendError(`The hand-over of "${next.resource}" found its grant without a record: is another program writing leasehold's keys?`);
+      return { released: true, granted: { acquired: true, fence: holder.fence, acquiredAt: holder.acquiredAt, previous: null } };
+    }
     if (code === 3) return { released: false, granted: null };
     if (code === 2) return { released: true, granted: null };
-    const outcome = decodeAcquire(reply);
+    const outcome = decodeAcquire(reply, next.resource);
     if (!outcome.acquired) throw new BackendError(`The hand-over of "${next.resource}" released the lease but its grant was refused: the scripts are out of step.`);
     return { released: true, granted: outcome };
   }
@@ -495,8 +502,15 @@ function settle(promise: Promise<unknown>, ms: number): Promise<unknown> {
 }
 
 /** The acquire script's reply (scripts/acquire-4.lua) as an {@link AcquireOutcome}. */
-function decodeAcquire(reply: unknown): AcquireOutcome {
+function decodeAcquire(reply: unknown, resource: string): AcquireOutcome {
   const [granted, a, b, c, d] = reply as [number, unknown, unknown, unknown, unknown];
+  if (granted === 4) {
+    // The caller gives the grant back as an orphan of its own, as for any answer it did not get.
+    throw new BackendError(
+      `The acquisition of "${resource}" ran twice: the client sent it again after a reconnect, and the first answer was ` +
+        'lost with the connection. Its grant is given back (whether it took over an orphan is not known); acquire again.',
+    );
+  }
   if (granted === 1) {
     const holder = decodeRecord(c).holder;
     return { acquired: true, fence: Number(a), acquiredAt: Number(b), previous: holder && { ...holder, expiredAt: Number(d) } };

@@ -18,19 +18,23 @@
 --   previousRecord is the record of a holder whose lease expired without being released (an orphan): the
 --   resource was still in `held`; previousDeadlineMs is when that lease expired.
 -- Reply, refused: {0, holderRecord or false, pttl of the holder's lease}
+-- Reply, {4}: this very token holds the lock, nothing is changed. The call ran before and its answer was lost: a
+--   client that sends unanswered commands again after a reconnect (ioredis does by default) runs it twice. Whether
+--   that first run took over an orphan is not known any more.
 --
 -- fence = max(last + 1, server time in us, minimum): it keeps growing even when Redis lost the last fence
 -- (restart without persistence, failover that lost writes), as long as the server clock does not step back.
 
 local resource = ARGV[1]
 if not redis.call('SET', KEYS[1], ARGV[2], 'NX', 'PX', ARGV[3]) then
+  local holder = redis.call('GET', KEYS[1])
+  if holder == ARGV[2] then
+    return {4}
+  end
   local pttl = redis.call('PTTL', KEYS[1])
   local waiter = ARGV[7]
-  if waiter ~= '' and pttl > 0 then
-    local holder = redis.call('GET', KEYS[1])
-    if holder and string.sub(holder, 1, #waiter) ~= waiter then
-      redis.call('SET', KEYS[4], '1', 'PX', pttl)
-    end
+  if waiter ~= '' and pttl > 0 and holder and string.sub(holder, 1, #waiter) ~= waiter then
+    redis.call('SET', KEYS[4], '1', 'PX', pttl)
   end
   return {0, redis.call('HGET', KEYS[2], resource), pttl}
 end

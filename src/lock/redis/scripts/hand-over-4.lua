@@ -8,12 +8,18 @@
 -- ARGV[8]    token of the lease being released
 --
 -- Reply:
+--   {4, record}                 the next acquisition's token holds the lock already: this call ran before and its
+--                               answer was lost (a client re-sent it after a reconnect); record is its grant's
 --   {3}                         the token did not hold the lock: nothing was changed (as release-3.lua's 0)
 --   {2}                         released; not handed over, because another manager's acquisition was refused
 --                               while the lease was held (KEYS[4]): the resource is free for whoever asks first
 --   acquire-4.lua's reply       released and handed over (the grant always succeeds: the lock was just freed)
 
-if redis.call('GET', KEYS[1]) ~= ARGV[8] then
+local current = redis.call('GET', KEYS[1])
+if current ~= ARGV[8] then
+  if current == ARGV[2] then
+    return {4, redis.call('HGET', KEYS[2], ARGV[1])}
+  end
   return {3}
 end
 redis.call('DEL', KEYS[1])
