@@ -376,7 +376,9 @@ export class Conductor extends EventEmitter<ConductorEvents> {
     if (held.length === 0) return;
     if (!crashed) {
       const record = await registry.get(this.id);
-      if (!record || !isDeadHere(record, self)) throw new ConductorIdInUseError(this.id, record?.hostname ?? null, record?.pid ?? null, null);
+      if (!record || !isDeadHere(record, self)) {
+        throw new ConductorIdInUseError(this.id, record?.hostname ?? null, record?.pid ?? null, Math.max(...held.map((l) => l.ttlMs)));
+      }
     }
     const queue = [...held];
     const worker = async (): Promise<void> => {

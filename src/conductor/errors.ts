@@ -68,11 +68,14 @@ export class ConductorIdInUseError extends LeaseholdError {
     readonly hostname: string | null,
     /** Its process id on that host, when the registry knows. */
     readonly pid: number | null,
-    /** Milliseconds left on its liveness lease. */
+    /**
+     * Milliseconds left on its liveness lease; when that lease was lost, on the longest of its node leases: the id
+     * is free once they expire, should that conductor be dead after all.
+     */
     readonly ttlMs: number | null,
   ) {
     const where = hostname ? ` on host "${hostname}"${pid ? ` (pid ${pid})` : ''}` : '';
-    const left = ttlMs !== null ? ` Its liveness lease has ${ttlMs} ms left.` : '';
+    const left = ttlMs !== null ? ` Its leases expire within ${ttlMs} ms unless it renews them.` : '';
     super(
       `Conductor id "${conductorId}" is in use by a live conductor${where}.${left} Give each conductor its own id, ` +
         'or stop the other one first (a crashed one on this host is taken over automatically).',

@@ -128,7 +128,11 @@ describe('Conductor', () => {
       holder = (await locks.inspect('conductor:late')).holder;
     }
     await locks.breakLease('conductor:late', { fence: holder.fence });
-    await sleep(500); // beats: the lease is reported lost, before anyone listens for it
+    // A beat reports the lease lost (its manager then holds nothing), before anyone listens for it.
+    await eventually<void>((r) => {
+      const poll = (): void => void (a.options.locks.size === 0 ? r() : setTimeout(poll, 20));
+      poll();
+    }, 5_000, 'the liveness lease reported lost');
     release();
     await starting;
     // Before, the listener came after the loss: no livenessLost, no new registration, offline for good.
@@ -226,10 +230,11 @@ describe('Conductor', () => {
     // crashed: it broke a's node lease and failed its node mid-deploy.
     expect(error).toBeInstanceOf(ConductorIdInUseError);
     expect(error).toMatchObject({ conductorId: 'twin', pid: process.pid });
+    expect((error as ConductorIdInUseError).ttlMs).toBeGreaterThan(0); // how long until its node leases would expire
     expect(b.state).toBe('idle');
     expect(task.lease.state).toBe('held');
     expect((await w.nodes.get('tw-1')).provisionState).toBe('deploying');
-    expect((await w.locks().inspect('conductor:twin')).holder).toBeNull(); // b gave its liveness lease back
+    expect(w.managers.at(-1)!.size).toBe(0); // b gave its liveness lease back (a may have taken its own again)
   });
 
   it('works a node under a fenced lease and releases it afterwards', async () => {
@@ -447,7 +452,11 @@ describe('Conductor', () => {
       () => order.push('reserved'),
       (error: unknown) => order.push(error instanceof ConductorStoppedError ? 'refused' : String(error)),
     );
-    await sleep(100); // the lease is taken, the node is being failed
+    // The lease is taken; the node is being failed.
+    await eventually<void>((r) => {
+      const poll = (): void => void (a.options.locks.size === 2 ? r() : setTimeout(poll, 10)); // liveness + node
+      poll();
+    }, 5_000, 'the reservation holding its lease');
     await a.stop();
     order.push('stopped');
     await reserving;

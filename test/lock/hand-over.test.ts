@@ -159,7 +159,7 @@ describe('hand-over between acquisitions of one manager', () => {
       const waiting = locks.acquire('node-1', { owner: 'b', waitMs: 15_000, signal: controller.signal }).catch((error: unknown) => error);
       void waiting.then(() => order.push('waiter'));
       await sleep(50);
-      await env.admin.call('CLIENT', 'PAUSE', '1500', 'WRITE'); // scripts wait: the hand-over gets no answer yet
+      await env.admin.call('CLIENT', 'PAUSE', '3000', 'WRITE'); // scripts wait: the hand-over gets no answer yet
       const released = held.release().finally(() => order.push('release'));
       await sleep(100); // the hand-over is on the wire
       controller.abort(new Error('abort while Redis stalls'));

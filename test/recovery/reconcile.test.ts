@@ -20,7 +20,7 @@ import {
 import { eventLine } from '../../src/recovery/cli/format.js';
 import { RedisServer } from '../harness/redis-server.js';
 import { standaloneClient, uniquePrefix } from '../harness/env.js';
-import { eventually, sleep } from '../support/wait.js';
+import { eventually, sleep, waitFor } from '../support/wait.js';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
@@ -56,7 +56,7 @@ describe('RecoveryManager reconcile', () => {
     const reconciled = eventually<ReconciledEvent>((resolve) => recovery.once('reconciled', resolve), 10_000, 'the next pass');
     await recovery.start();
     expect((await failed).nodeId).toBe('forgotten');
-    await sleep(100); // the attempt's lease is given back
+    await waitFor(async () => (await locks.inspect(nodeResource('forgotten'))).holder === null, 5_000); // given back
     // Before, the attempt gave its lease back as an orphan of its own (it took over none): the next sweep would
     // then fail the node as that orphan's, even after its conductor had moved it on to wait for its agent.
     expect(await locks.orphans()).toEqual([]);
