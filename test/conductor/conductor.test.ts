@@ -66,7 +66,22 @@ function world(ttlMs = 2_000) {
     await nodes.transition(id, { from: ['available'], to: state, fence: lease.fence, targetState: extra.targetState ?? null });
     await dead.breakLease(nodeResource(id), { fence: lease.fence });
   };
-  return { prefix, nodes, registry, locks, conductor, managers, orphaned };
+  /** Every node write from now on waits `ms` first: a slow node table. */
+  const slowWrites = (ms: number): void => {
+    const transition = nodes.transition.bind(nodes);
+    nodes.transition = async (nodeId, t) => {
+      await sleep(ms);
+      return transition(nodeId, t);
+    };
+  };
+  /** A started conductor `id` and its task on a new node `nodeId`, in "available". */
+  const taskOn = async (id: string, nodeId: string): Promise<{ c: Conductor; task: NodeTask }> => {
+    await nodes.create({ id: nodeId, provisionState: 'available' });
+    const c = conductor(id);
+    await c.start();
+    return { c, task: await c.reserve(nodeId, { purpose: 'deploy' }) };
+  };
+  return { prefix, nodes, registry, locks, conductor, managers, orphaned, slowWrites, taskOn };
 }
 
 describe('Conductor', () => {
@@ -440,11 +455,7 @@ describe('Conductor', () => {
   it('stop() waits for a reservation that is failing the orphan it took over, then the lease is not left held', async () => {
     const w = world();
     await w.orphaned('slow-orphan', 'wait call-back', 'deploy');
-    const transition = w.nodes.transition.bind(w.nodes);
-    w.nodes.transition = async (id, t) => {
-      await sleep(300); // the node table is slow: stop() comes while the orphan's node is being failed
-      return transition(id, t);
-    };
+    w.slowWrites(300); // stop() comes while the orphan's node is being failed
     const a = w.conductor('stopper');
     await a.start();
     const order: string[] = [];
@@ -469,17 +480,9 @@ describe('Conductor', () => {
 
   it('stop() that gives up on a task waits for the write it has in flight before deciding the node is safe to leave', async () => {
     const w = world();
-    await w.nodes.create({ id: 'mid-write', provisionState: 'available' });
-    const a = w.conductor('writer');
-    await a.start();
-    const task = await a.reserve('mid-write', { purpose: 'deploy' });
-    const transition = w.nodes.transition.bind(w.nodes);
-    w.nodes.transition = async (id, t) => {
-      await sleep(300); // the node table is slow: the write is still on its way when stop() gives up
-      return transition(id, t);
-    };
-    const writing = task.transition('deploying').catch((error: unknown) => error);
-    await sleep(50);
+    const { c: a, task } = await w.taskOn('writer', 'mid-write');
+    w.slowWrites(300); // the write is still on its way when stop() gives up
+    const writing = task.transition('deploying').catch((error: unknown) => error); // sent at once
     await a.stop({ timeoutMs: 0 });
     await writing;
     // Before, stop() judged the node by the state the task saw before the write ("available"), released the lease,
@@ -489,10 +492,7 @@ describe('Conductor', () => {
 
   it('a task writes nothing once its lease was released behind its back (the lock manager closed)', async () => {
     const w = world();
-    await w.nodes.create({ id: 'after-close', provisionState: 'available' });
-    const a = w.conductor('closer');
-    await a.start();
-    const task = await a.reserve('after-close', { purpose: 'deploy' });
+    const { c: a, task } = await w.taskOn('closer', 'after-close');
     await a.options.locks.close(); // releases every lease it holds, this task's included
     expect(task.lease.state).toBe('released');
     await expect(task.transition('deploying')).rejects.toBeInstanceOf(TaskReleasedError);
