@@ -195,8 +195,7 @@ export class Lease extends EventEmitter<LeaseEvents> implements AsyncDisposable 
    * Releases the lease. Idempotent: later calls return the first call's result. Resolves `true` when this call
    * deleted the lock in Redis, `false` when the lock was no longer this lease's (expired, or taken): another
    * holder's lock is never touched. Rejects with a `BackendError` when Redis could not be reached; the lease is
-   * then no longer renewed and expires by its TTL. A lease already lost is left an orphan of its own instead (its
-   * lock deleted if a renewal answered too late kept it), so that recovery looks at what its holder left half done.
+   * then no longer renewed and expires by its TTL.
    */
   release(): Promise<boolean> {
     const own = get(this);

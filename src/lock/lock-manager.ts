@@ -568,10 +568,6 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
   }
 
   async #release(lease: Lease): Promise<boolean> {
-    // Lost (reading the state reports a lease past its deadline lost now): its holder's work was cut short, so the
-    // resource stays an orphan for recovery to look at. Its lock may even still be there, renewed by an answer that
-    // came too late: given up as an orphan of its own, never released (that would erase the orphan record).
-    if (lease.state === 'lost') return this.#backend.abandon(lease.resource, lease.token);
     const wasHeld = leaseState.released(lease);
     const wasListed = this.#held.delete(lease);
     // The heartbeat is not stopped here when nothing is left: its next beat finds nothing due and stops itself. A
