@@ -307,7 +307,9 @@ export class Conductor extends EventEmitter<ConductorEvents> {
   /**
    * Stops taking new work, lets running tasks finish for up to `timeoutMs` (default `stopTimeoutMs`), then aborts
    * the rest (their `signal` aborts with `ConductorStoppedError`), releases every lease and marks the conductor
-   * stopped in the registry. Safe to call twice. The lock manager and stores are the caller's to close.
+   * stopped in the registry. Reservations still on their way and task writes still in flight are waited for, so
+   * that once it resolves no node is left mid-operation without a holder or an orphan record. Safe to call twice.
+   * The lock manager and stores are the caller's to close (after this resolves).
    */
   async stop(options?: { readonly timeoutMs?: number }): Promise<void> {
     // async: bad options reject like every other failure, never a synchronous throw. Everything up to #stop's first
