@@ -2,6 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { LockHeldError, type LeaseLostError, type PreviousHolder } from '../lock/errors.js';
 import type { Lease } from '../lock/lease.js';
 import { reportBackground } from '../lock/emit.js';
+import { InFlight } from '../lock/in-flight.js';
 import { enforceEvictionPolicy } from '../lock/redis/eviction-policy.js';
 import { RedisNodeStore } from '../nodes/redis-store.js';
 import type { HealthOptions } from '../lock/health.js';
@@ -157,7 +158,7 @@ export class Conductor extends EventEmitter<ConductorEvents> {
   #reclaiming: Promise<void> | null = null;
   readonly #tasks = new Set<NodeTask>();
   /** reserve() calls that are not a task yet. */
-  readonly #reserving = new Set<Promise<NodeTask>>();
+  readonly #reserving = new InFlight();
   /** What a `withNode` function threw, for its task's release (which then fails the node if it was mid-operation). */
   readonly #taskErrors = new WeakMap<NodeTask, unknown>();
   #drained: (() => void) | null = null;
@@ -247,11 +248,7 @@ export class Conductor extends EventEmitter<ConductorEvents> {
     const signal = checkSignal('reserve option signal', given.signal);
     this.#assertRunning();
     // stop() waits for it: until it is a task, its lease (and maybe an orphan being failed) is nobody else's to end.
-    const reserving = this.#reserve(nodeId, purpose, signal);
-    this.#reserving.add(reserving);
-    const done = (): void => void this.#reserving.delete(reserving);
-    reserving.then(done, done);
-    return reserving;
+    return this.#reserving.track(this.#reserve(nodeId, purpose, signal));
   }
 
   async #reserve(nodeId: string, purpose: string, signal: AbortSignal | undefined): Promise<NodeTask> {
@@ -487,7 +484,7 @@ export class Conductor extends EventEmitter<ConductorEvents> {
     this.#stopAbort.abort(new ConductorStoppedError(this.id, 'stopping'));
     // Reservations still on their way end now (refused, their lease released, or put back as the orphan it took
     // over): a task that one became meanwhile is released with the others.
-    await Promise.allSettled([...this.#reserving]);
+    await this.#reserving.drained();
     await Promise.allSettled([...this.#tasks].map((task) => task.release()));
     if (this.#reclaimTimer) clearTimeout(this.#reclaimTimer);
     await this.#reclaiming; // never rejects: it reports its own failures

@@ -4,6 +4,7 @@ import type { ProvisionStateValue } from '../nodes/states.js';
 import type { NodeStore } from '../nodes/store.js';
 import { checkState } from '../nodes/validate.js';
 import { TaskReleasedError } from './errors.js';
+import { InFlight } from '../lock/in-flight.js';
 import { checkOptions } from '../lock/validate.js';
 
 /**
@@ -62,7 +63,7 @@ export class NodeTask implements AsyncDisposable {
   readonly #host: TaskHost;
   #released: Promise<void> | null = null;
   /** Writes sent and not answered yet. */
-  readonly #writes = new Set<Promise<Node>>();
+  readonly #writes = new InFlight();
 
   /** @internal Tasks are made by a Conductor. */
   constructor(host: TaskHost, lease: Lease, node: Node, signal: AbortSignal) {
@@ -102,28 +103,19 @@ export class NodeTask implements AsyncDisposable {
     if (state !== 'held') this.lease.signal.throwIfAborted();
     this.signal.throwIfAborted();
     const { from, ...rest } = given;
-    const writing = this.#host.nodes.transition(this.nodeId, {
-      from: from ?? [this.#node.provisionState],
-      to,
-      fence: this.lease.fence,
-      ...rest,
-    });
-    this.#writes.add(writing);
-    try {
-      const written = await writing;
-      this.#node = written;
-      return written;
-    } finally {
-      this.#writes.delete(writing);
-    }
+    const written = await this.#writes.track(
+      this.#host.nodes.transition(this.nodeId, { from: from ?? [this.#node.provisionState], to, fence: this.lease.fence, ...rest }),
+    );
+    this.#node = written;
+    return written;
   }
 
   /**
    * @internal Resolves once no write of this task is on its way (never rejects): the conductor reads
    * {@link node} only after, to decide whether the node may be left without a holder.
    */
-  async settled(): Promise<void> {
-    while (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);
+  settled(): Promise<void> {
+    return this.#writes.drained();
   }
 
   /** Reads the node again from the store (e.g. after a long wait) and returns it. */

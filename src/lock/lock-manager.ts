@@ -6,6 +6,7 @@ import { emitGuarded, reportBackground } from './emit.js';
 import { LeaseLostError, LockHeldError, ManagerClosedError, type LeaseLostReason, type PreviousHolder } from './errors.js';
 import { resolveHealthOptions, settleWithin, type HealthOptions, type LockHealth } from './health.js';
 import { Lease, leaseState, type LeaseControl } from './lease.js';
+import { InFlight } from './in-flight.js';
 import { LocalWaiters, type Wake } from './local-waiters.js';
 import { checkHeartbeatFits, driftMs, resolveLockManagerOptions, type LockManagerOptions, type ResolvedLockManagerOptions } from './options.js';
 import { errorFields } from './logger.js';
@@ -127,7 +128,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
    * Acquire calls still waiting for Redis, and grants being given back (ones that came after their acquisition was
    * aborted or failed): close() waits for them, so that nothing this manager took stays in Redis once it resolves.
    */
-  readonly #pending = new Set<Promise<unknown>>();
+  readonly #pending = new InFlight();
   /** Acquisitions waiting for a resource that a lease of this manager holds: woken by its release, not polling. */
   readonly #local: LocalWaiters;
   /** Whether the backend can hand a resource from one lease to the next in one call; else waiters poll. */
@@ -300,19 +301,10 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       this.#heartbeat.stop();
       this.#watch.clear();
       this.#local.wakeAll();
-      await Promise.allSettled([...[...this.#held].map((lease) => lease.release()), ...this.#pending]);
-      // A hand-over sent by a release above is an acquisition too: it gives its grant back once answered.
-      while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+      await Promise.allSettled([...this.#held].map((lease) => lease.release()));
+      await this.#pending.drained(); // a hand-over sent by a release above included: it gives its grant back
     })();
     return this.#closing;
-  }
-
-  /** Keeps `work` in {@link #pending} until it settles, and returns it. */
-  #track<T>(work: Promise<T>): Promise<T> {
-    this.#pending.add(work);
-    const done = (): void => void this.#pending.delete(work);
-    work.then(done, done);
-    return work;
   }
 
   async #acquire(resource: string, options: AcquireOptions): Promise<Lease | (AcquireOutcome & { acquired: false; waitedMs: number })> {
@@ -348,7 +340,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
         }
         const handOver = wake.kind === 'handOver' ? wake : undefined;
         wake = { kind: 'retry' };
-        const outcome = await this.#track(this.#attempt(resource, owner, purpose, signal, waiter, handOver));
+        const outcome = await this.#pending.track(this.#attempt(resource, owner, purpose, signal, waiter, handOver));
         if (outcome instanceof Lease) {
           this.#telemetry?.acquireEnded('acquired', monotonicNow() - started, resource, owner, null);
           return outcome;
@@ -401,7 +393,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       if (handOver) {
         // The release waits on `settle`: it is called whatever happens (a backend of one's own may even throw
         // synchronously), in the same turn as the grant is recorded below, or when the answer comes after an abort.
-        const settle = (answer: HandOverOutcome | Error): void => handOver.settle(answer);
+        const { settle } = handOver;
         const answered = (async () => this.#backend.handOver!(handOver.lease, request))();
         let result: HandOverOutcome;
         try {
@@ -431,7 +423,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
       } else {
         // The grant may have landed before the failure: give it back as an orphan (only this token's lock can be
         // deleted), so that if it took over a dead holder's orphan, recovery still finds it.
-        void this.#track(this.#backend.abandon(resource, token).catch(() => false));
+        void this.#pending.track(this.#backend.abandon(resource, token).catch(() => false));
       }
       throw error;
     }
@@ -458,7 +450,7 @@ export class LockManager extends EventEmitter<LockManagerEvents> {
 
   /** Gives back the grant `sent` may bring, when it comes (its acquisition was aborted meanwhile); close() waits for it. */
   #giveBackLate(sent: Promise<AcquireOutcome>, resource: string, token: string): void {
-    void this.#track(
+    void this.#pending.track(
       sent
         .then((late) => late.acquired && this.#giveBack(resource, token, late.previous))
         .catch(() => this.#backend.abandon(resource, token))

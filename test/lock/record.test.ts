@@ -1,7 +1,7 @@
 // The resource record in a shard's meta hash: what the scripts write and what the backend decodes from it.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisBackend } from '../../src/index.js';
+import { InvalidNameError, RedisBackend } from '../../src/index.js';
 import { standaloneClient, uniquePrefix } from '../harness/env.js';
 
 describe('resource records', () => {
@@ -69,5 +69,7 @@ describe('resource records', () => {
     expect(await backend.orphans(10)).toEqual([]);
     expect((await backend.inspect('n4')).lastFence).toBe(granted.fence); // the record, and its fence, stay
     expect(await backend.dropLapsed('n4')).toBe(false); // nothing left to drop
+    await expect(backend.dropLapsed('')).rejects.toBeInstanceOf(InvalidNameError);
+    await expect(backend.dropLapsed('x'.repeat(513))).rejects.toBeInstanceOf(InvalidNameError);
   });
 });
